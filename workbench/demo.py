@@ -67,13 +67,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+#: optional dependencies whose absence skips a section instead of failing it
+_OPTIONAL = {"torch", "e3nn", "pyscf", "mujoco", "abess", "skglm", "dask", "distributed"}
+
+
 def _load(spec: str):
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        # Only "this module is not built yet / an extra is missing" counts as skip.
-        return None, f"not available ({exc.name} not installed or not built)"
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            return None, f"not available ({missing} is not part of this installation)"
+        if missing.split(".")[0] in _OPTIONAL:
+            return None, f"optional dependency {missing} is not installed"
+        raise
     return getattr(module, attr), None
 
 
@@ -93,7 +101,12 @@ def run_demo(out_dir: str | Path = "reports/demo", *, sections: list[str] | None
     skipped: dict[str, str] = {}
     failed: dict[str, str] = {}
     for name in names:
-        fn, why = _load(SECTIONS[name])
+        try:
+            fn, why = _load(SECTIONS[name])
+        except Exception:
+            failed[name] = traceback.format_exc()
+            print(f"[demo] {name}: FAILED to import\n{failed[name]}", flush=True)
+            continue
         if fn is None:
             skipped[name] = why
             print(f"[demo] {name}: skipped, {why}", flush=True)
