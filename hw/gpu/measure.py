@@ -1,0 +1,226 @@
+"""Measure dense vs 2:4-sparse GEMM times on a real NVIDIA GPU (optional torch).
+
+Run on a machine with a CUDA GPU::
+
+    python -m hw.gpu.measure --out hw/specs/measurements            # full grid
+    python -m hw.gpu.measure --out /tmp/m --quick                   # a few shapes
+
+For each ``dtype`` and shape ``Y (m x n) = W (m x k) @ X (k x n)`` with ``W`` pruned 2:4 along
+``k`` (a random 2:4 mask), it times, interleaved per shape:
+
+* ``dense``: cuBLAS through ``torch.nn.functional.linear`` (``X^T`` of shape ``(n, k)``);
+* ``sparse_subclass``: ``torch.sparse.to_sparse_semi_structured`` (cuSPARSELt backend, its
+  default algorithm) through ``F.linear`` -- the public path, including its per-call host work;
+* ``sparse_cslt_alg0`` / ``sparse_cslt_search``: ``torch._cslt_sparse_mm`` on the compressed
+  weight with algorithm 0 and with the algorithm returned by ``torch._cslt_sparse_mm_search``.
+
+Each method is timed three ways: ``events_us`` (CUDA events around ``iters`` back-to-back calls;
+includes host overhead when the host is the bottleneck), ``graph_us`` (replay of a CUDA graph of
+``iters`` calls: device time only, NaN when capture fails) and ``wall_us`` (host clock per
+synchronised call). Rows are appended to ``gpu_<device>.csv`` as they are measured, so a
+killed run keeps what it measured. Protocol after ``hw_models.md`` section 2.4 (interleave
+dense/sparse, warm up, repeat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["measure", "default_grid", "main"]
+
+FIELDS = ["device", "torch", "cusparselt", "dtype", "m", "k", "n", "method", "alg_id",
+          "events_us", "graph_us", "wall_us", "kernel_us", "tflops", "error"]
+
+_WEIGHTS = [(1024, 1024), (2048, 2048), (4096, 4096), (8192, 8192), (3072, 10240),
+            (10240, 3072), (14336, 4096), (4096, 14336)]
+_TOKENS = [16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+
+
+def default_grid(quick: bool = False) -> list[tuple[str, int, int, int]]:
+    """``(dtype, m, k, n)`` tuples measured by default."""
+    if quick:
+        return [(dt, m, k, n) for dt in ("bf16",) for (m, k) in [(4096, 4096)]
+                for n in (64, 1024, 4096)]
+    grid = []
+    for dt in ("bf16", "fp16"):
+        for m, k in _WEIGHTS:
+            for n in _TOKENS:
+                if dt == "fp16" and n not in (64, 256, 1024, 4096, 16384):
+                    continue
+                grid.append((dt, m, k, n))
+    return grid
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("hw.gpu.measure needs torch with CUDA: pip install "
+                          "\"sparse-workbench[torch]\" on a machine with an NVIDIA GPU") from exc
+    if not torch.cuda.is_available():
+        raise RuntimeError("hw.gpu.measure needs a CUDA GPU; torch.cuda.is_available() is False")
+    return torch
+
+
+def _mask_24(torch, m, k, device):
+    """Random 2:4 mask along k: in every group of 4, keep 2 (a random pair)."""
+    scores = torch.rand(m, k // 4, 4, device=device)
+    idx = scores.argsort(dim=-1)[..., :2]
+    mask = torch.zeros(m, k // 4, 4, device=device, dtype=torch.bool)
+    mask.scatter_(-1, idx, True)
+    return mask.reshape(m, k)
+
+
+def _time(torch, fn, iters: int):
+    """(events_us, graph_us, wall_us) per call."""
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iters):
+        fn()
+    end.record()
+    torch.cuda.synchronize()
+    events_us = start.elapsed_time(end) * 1e3 / iters
+    wall = []
+    for _ in range(min(iters, 5)):
+        t0 = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        wall.append(time.perf_counter() - t0)
+    wall_us = sorted(wall)[len(wall) // 2] * 1e6
+    graph_us = float("nan")
+    try:
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            fn()
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for _ in range(iters):
+                fn()
+        graph.replay()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(3):
+            start.record()
+            graph.replay()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end) * 1e3 / iters)
+        graph_us = min(times)
+        del graph
+    except Exception:  # capture unsupported for this path
+        torch.cuda.synchronize()
+    return events_us, graph_us, wall_us
+
+
+def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
+            time_budget_s: float | None = None) -> Path:
+    """Measure ``grid`` (see :func:`default_grid`) and write/append the CSV; return its path."""
+    torch = _torch()
+    import torch.nn.functional as F
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    name = props.name.replace(" ", "_")
+    try:
+        cslt_version = str(torch.backends.cusparselt.version())
+    except Exception:
+        cslt_version = "unknown"
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"gpu_{name.lower()}.csv"
+    new = not path.exists()
+    fh = path.open("a", newline="")
+    writer = csv.DictWriter(fh, fieldnames=FIELDS)
+    if new:
+        fh.write(f"# device: {props.name}, {props.multi_processor_count} SMs, "
+                 f"L2 {getattr(props, 'L2_cache_size', 0) / 2**20:.0f} MiB, "
+                 f"torch {torch.__version__}, cuSPARSELt {cslt_version}, "
+                 f"python {platform.python_version()}\n")
+        fh.write("# times in microseconds per call; kernel_us = graph_us if finite else "
+                 "events_us; method dense = cuBLAS F.linear\n")
+        writer.writeheader()
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
+    from torch.sparse import to_sparse_semi_structured
+
+    t_start = time.perf_counter()
+    grid = default_grid() if grid is None else grid
+    for i, (dt, m, k, n) in enumerate(grid):
+        if time_budget_s is not None and time.perf_counter() - t_start > time_budget_s:
+            print(f"time budget reached after {i} shapes", flush=True)
+            break
+        dtype = dtypes[dt]
+        torch.manual_seed(1234 + i)
+        w = torch.randn(m, k, device=dev, dtype=dtype) * _mask_24(torch, m, k, dev)
+        x = torch.randn(n, k, device=dev, dtype=dtype)
+        flops = 2.0 * m * n * k
+        methods = {"dense": (lambda: F.linear(x, w), 0)}
+        try:
+            ws = to_sparse_semi_structured(w)
+            methods["sparse_subclass"] = (lambda: F.linear(x, ws), 0)
+        except Exception as exc:
+            writer.writerow(dict(device=props.name, torch=torch.__version__,
+                                 cusparselt=cslt_version, dtype=dt, m=m, k=k, n=n,
+                                 method="sparse_subclass", error=repr(exc)[:200]))
+        try:
+            wc = torch._cslt_compress(w)
+            xt = x.t()
+            methods["sparse_cslt_alg0"] = (lambda: torch._cslt_sparse_mm(wc, xt), 0)
+            if search:
+                alg = int(torch._cslt_sparse_mm_search(wc, xt))
+                methods["sparse_cslt_search"] = (
+                    lambda alg=alg: torch._cslt_sparse_mm(wc, xt, alg_id=alg), alg)
+        except Exception as exc:
+            writer.writerow(dict(device=props.name, torch=torch.__version__,
+                                 cusparselt=cslt_version, dtype=dt, m=m, k=k, n=n,
+                                 method="sparse_cslt", error=repr(exc)[:200]))
+        for method, (fn, alg) in methods.items():
+            row = dict(device=props.name, torch=torch.__version__, cusparselt=cslt_version,
+                       dtype=dt, m=m, k=k, n=n, method=method, alg_id=alg, error="")
+            try:
+                ev, gr, wall = _time(torch, fn, iters)
+                kern = gr if math.isfinite(gr) else ev
+                row.update(events_us=f"{ev:.3f}", graph_us=f"{gr:.3f}", wall_us=f"{wall:.3f}",
+                           kernel_us=f"{kern:.3f}", tflops=f"{flops / kern / 1e6:.2f}")
+            except Exception as exc:
+                row["error"] = repr(exc)[:200]
+                torch.cuda.synchronize()
+            writer.writerow(row)
+        fh.flush()
+        print(f"[{i + 1}/{len(grid)}] {dt} m={m} k={k} n={n} done "
+              f"({time.perf_counter() - t_start:.0f} s)", flush=True)
+        del w, x
+    fh.close()
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hw.gpu.measure", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="output directory for the CSV")
+    parser.add_argument("--quick", action="store_true", help="three shapes only")
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--no-search", action="store_true", help="skip the algorithm search")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="stop starting new shapes after this many seconds")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    path = measure(default_grid(args.quick), out=args.out, iters=args.iters,
+                   search=not args.no_search, time_budget_s=args.time_budget)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
