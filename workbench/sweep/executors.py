@@ -50,7 +50,7 @@ def _init_worker(env: dict[str, str]) -> None:
 def _limit_loaded_pools(threads: int) -> None:
     """Limit pools of libraries that are already loaded in this process."""
     if "numba" in sys.modules:
-        import numba
+        from .._numba import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     try:
