@@ -1,0 +1,337 @@
+"""Numba kernels of the equivariant module: real spherical harmonics and CG tensor products.
+
+Arithmetic only; inputs are float64/int64 C-contiguous arrays prepared by the callers in
+``_so3.py`` and ``_tp.py``. Tensor-product kernels use the *internal* channel-innermost layout:
+every irrep block of ``mul`` channels of degree ``l`` is stored as ``(2l + 1, mul)``, so the
+innermost loop runs over contiguous channels. A path ``p`` is described by arrays indexed by
+``p`` (offsets, multiplicities, output dimension, weight offset, range of its Clebsch-Gordan
+non-zeros ``nz_*[p_nz0[p]:p_nz1[p]]``); only the paths listed in ``active`` are computed, and
+only the CG non-zeros are visited. The FLOP formulas in ``_tp.py`` count exactly the
+additions and multiplications executed here (see each kernel's comment).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._numba import kernel
+
+
+@kernel
+def _real_sph_harm(xyz, lmax, out):
+    """Component-normalised real spherical harmonics of unit vectors, standard z-polar form.
+
+    ``out[s, l*l + l + m] = Y_lm(xyz[s])`` for ``m = -l..l`` with ``sum_m Y_lm^2 = 2l + 1``.
+    Recurrences on the fully normalised associated Legendre functions divided by
+    ``sin^m(theta)`` (polynomials in z) and on ``Re/Im (x + i y)^m``; no trigonometry.
+    """
+    n = xyz.shape[0]
+    width = lmax + 1
+    p = np.empty(width * width)
+    cm = np.empty(width)
+    sm = np.empty(width)
+    sqrt2 = math.sqrt(2.0)
+    for s in range(n):
+        x = xyz[s, 0]
+        y = xyz[s, 1]
+        z = xyz[s, 2]
+        cm[0] = 1.0
+        sm[0] = 0.0
+        for m in range(1, width):
+            cm[m] = x * cm[m - 1] - y * sm[m - 1]
+            sm[m] = x * sm[m - 1] + y * cm[m - 1]
+        pmm = 1.0
+        for m in range(width):
+            if m > 0:
+                pmm *= math.sqrt((2.0 * m + 1.0) / (2.0 * m))
+            p[m * width + m] = pmm
+            if m < lmax:
+                p[(m + 1) * width + m] = math.sqrt(2.0 * m + 3.0) * z * pmm
+            for l in range(m + 2, width):
+                a = math.sqrt((4.0 * l * l - 1.0) / (l * l - m * m))
+                b = math.sqrt(((l - 1.0) * (l - 1.0) - m * m) / (4.0 * (l - 1.0) * (l - 1.0) - 1.0))
+                p[l * width + m] = a * (z * p[(l - 1) * width + m] - b * p[(l - 2) * width + m])
+        for l in range(width):
+            base = l * l + l
+            out[s, base] = p[l * width]
+            for m in range(1, l + 1):
+                v = sqrt2 * p[l * width + m]
+                out[s, base + m] = v * cm[m]
+                out[s, base - m] = v * sm[m]
+
+
+# --------------------------------------------------------------------------------------------
+# "uuu": out[k, u] += w[u] * sum_{ij} C_ijk x1[i, u] x2[j, u]
+# FLOPs per path and sample: 3 * nnz * mul + 2 * d3 * mul
+# --------------------------------------------------------------------------------------------
+@kernel
+def _tp_uuu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p_mul2,
+                p_mul3, p_d2, p_d3, p_woff, p_nz0, p_nz1, nz_i, nz_j, nz_k, nz_c, out):
+    nb = x1.shape[0]
+    size = 1
+    for a in range(active.shape[0]):
+        q = active[a]
+        if p_d3[q] * p_mul1[q] > size:
+            size = p_d3[q] * p_mul1[q]
+    tmp = np.empty(size)
+    for b in range(nb):
+        wb = b if per_sample else 0
+        for a in range(active.shape[0]):
+            q = active[a]
+            mul = p_mul1[q]
+            d3 = p_d3[q]
+            for t in range(d3 * mul):
+                tmp[t] = 0.0
+            o1 = p_off1[q]
+            o2 = p_off2[q]
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul
+                j2 = o2 + nz_j[z] * mul
+                k3 = nz_k[z] * mul
+                for u in range(mul):
+                    tmp[k3 + u] += c * x1[b, i1 + u] * x2[b, j2 + u]
+            wo = p_woff[q]
+            o3 = p_off3[q]
+            for k in range(d3):
+                for u in range(mul):
+                    out[b, o3 + k * mul + u] += w[wb, wo + u] * tmp[k * mul + u]
+
+
+@kernel
+def _tp_uuu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_mul1, p_mul2,
+                p_mul3, p_d2, p_d3, p_woff, p_nz0, p_nz1, nz_i, nz_j, nz_k, nz_c,
+                gx1, gx2, gw):
+    nb = x1.shape[0]
+    size = 1
+    for a in range(active.shape[0]):
+        q = active[a]
+        if p_d3[q] * p_mul1[q] > size:
+            size = p_d3[q] * p_mul1[q]
+    gs = np.empty(size)
+    for b in range(nb):
+        wb = b if per_sample else 0
+        for a in range(active.shape[0]):
+            q = active[a]
+            mul = p_mul1[q]
+            d3 = p_d3[q]
+            wo = p_woff[q]
+            o1 = p_off1[q]
+            o2 = p_off2[q]
+            o3 = p_off3[q]
+            for k in range(d3):
+                for u in range(mul):
+                    gs[k * mul + u] = grad[b, o3 + k * mul + u] * w[wb, wo + u]
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul
+                j2 = o2 + nz_j[z] * mul
+                k3 = nz_k[z] * mul
+                for u in range(mul):
+                    a1 = x1[b, i1 + u]
+                    a2 = x2[b, j2 + u]
+                    gx1[b, i1 + u] += c * gs[k3 + u] * a2
+                    gx2[b, j2 + u] += c * gs[k3 + u] * a1
+                    gw[wb, wo + u] += c * a1 * a2 * grad[b, o3 + k3 + u]
+
+
+# --------------------------------------------------------------------------------------------
+# "uvu": out[k, u] += sum_{ij} C_ijk x1[i, u] y[j, u],  y[j, u] = sum_v W[u, v] x2[j, v]
+# FLOPs per path and sample: 2 * d2 * mul1 * mul2 + 3 * nnz * mul1
+# --------------------------------------------------------------------------------------------
+@kernel
+def _tp_uvu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p_mul2,
+                p_mul3, p_d2, p_d3, p_woff, p_nz0, p_nz1, nz_i, nz_j, nz_k, nz_c, out):
+    nb = x1.shape[0]
+    size = 1
+    for a in range(active.shape[0]):
+        q = active[a]
+        if p_d2[q] * p_mul1[q] > size:
+            size = p_d2[q] * p_mul1[q]
+    y = np.empty(size)
+    for b in range(nb):
+        wb = b if per_sample else 0
+        for a in range(active.shape[0]):
+            q = active[a]
+            mul1 = p_mul1[q]
+            mul2 = p_mul2[q]
+            d2 = p_d2[q]
+            wo = p_woff[q]
+            o1 = p_off1[q]
+            o2 = p_off2[q]
+            o3 = p_off3[q]
+            for j in range(d2):
+                for u in range(mul1):
+                    s = 0.0
+                    for v in range(mul2):
+                        s += w[wb, wo + u * mul2 + v] * x2[b, o2 + j * mul2 + v]
+                    y[j * mul1 + u] = s
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul1
+                j1 = nz_j[z] * mul1
+                k3 = o3 + nz_k[z] * mul1
+                for u in range(mul1):
+                    out[b, k3 + u] += c * x1[b, i1 + u] * y[j1 + u]
+
+
+@kernel
+def _tp_uvu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_mul1, p_mul2,
+                p_mul3, p_d2, p_d3, p_woff, p_nz0, p_nz1, nz_i, nz_j, nz_k, nz_c,
+                gx1, gx2, gw):
+    nb = x1.shape[0]
+    size = 1
+    for a in range(active.shape[0]):
+        q = active[a]
+        if p_d2[q] * p_mul1[q] > size:
+            size = p_d2[q] * p_mul1[q]
+    y = np.empty(size)
+    gy = np.empty(size)
+    for b in range(nb):
+        wb = b if per_sample else 0
+        for a in range(active.shape[0]):
+            q = active[a]
+            mul1 = p_mul1[q]
+            mul2 = p_mul2[q]
+            d2 = p_d2[q]
+            wo = p_woff[q]
+            o1 = p_off1[q]
+            o2 = p_off2[q]
+            o3 = p_off3[q]
+            for j in range(d2):
+                for u in range(mul1):
+                    s = 0.0
+                    for v in range(mul2):
+                        s += w[wb, wo + u * mul2 + v] * x2[b, o2 + j * mul2 + v]
+                    y[j * mul1 + u] = s
+                    gy[j * mul1 + u] = 0.0
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul1
+                j1 = nz_j[z] * mul1
+                k3 = o3 + nz_k[z] * mul1
+                for u in range(mul1):
+                    g = c * grad[b, k3 + u]
+                    gx1[b, i1 + u] += g * y[j1 + u]
+                    gy[j1 + u] += g * x1[b, i1 + u]
+            for j in range(d2):
+                for u in range(mul1):
+                    g = gy[j * mul1 + u]
+                    for v in range(mul2):
+                        gx2[b, o2 + j * mul2 + v] += w[wb, wo + u * mul2 + v] * g
+                        gw[wb, wo + u * mul2 + v] += g * x2[b, o2 + j * mul2 + v]
+
+
+# --------------------------------------------------------------------------------------------
+# "uvw": t[k, u, v] = sum_{ij} C_ijk x1[i, u] x2[j, v];  out[k, w] += sum_{uv} t[k, u, v] W[u, v, w]
+# FLOPs per path and sample: nnz * mul1 * (1 + 2 * mul2) + 2 * d3 * mul1 * mul2 * mul3
+# --------------------------------------------------------------------------------------------
+@kernel
+def _tp_uvw_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p_mul2,
+                p_mul3, p_d2, p_d3, p_woff, p_nz0, p_nz1, nz_i, nz_j, nz_k, nz_c, out):
+    nb = x1.shape[0]
+    size = 1
+    for a in range(active.shape[0]):
+        q = active[a]
+        if p_d3[q] * p_mul1[q] * p_mul2[q] > size:
+            size = p_d3[q] * p_mul1[q] * p_mul2[q]
+    t = np.empty(size)
+    for b in range(nb):
+        wb = b if per_sample else 0
+        for a in range(active.shape[0]):
+            q = active[a]
+            mul1 = p_mul1[q]
+            mul2 = p_mul2[q]
+            mul3 = p_mul3[q]
+            d3 = p_d3[q]
+            wo = p_woff[q]
+            o1 = p_off1[q]
+            o2 = p_off2[q]
+            o3 = p_off3[q]
+            for r in range(d3 * mul1 * mul2):
+                t[r] = 0.0
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul1
+                j2 = o2 + nz_j[z] * mul2
+                kb = nz_k[z] * mul1
+                for u in range(mul1):
+                    av = c * x1[b, i1 + u]
+                    row = (kb + u) * mul2
+                    for v in range(mul2):
+                        t[row + v] += av * x2[b, j2 + v]
+            for k in range(d3):
+                ob = o3 + k * mul3
+                for u in range(mul1):
+                    for v in range(mul2):
+                        tv = t[(k * mul1 + u) * mul2 + v]
+                        wrow = wo + (u * mul2 + v) * mul3
+                        for ww in range(mul3):
+                            out[b, ob + ww] += tv * w[wb, wrow + ww]
+
+
+@kernel
+def _tp_uvw_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_mul1, p_mul2,
+                p_mul3, p_d2, p_d3, p_woff, p_nz0, p_nz1, nz_i, nz_j, nz_k, nz_c,
+                gx1, gx2, gw):
+    nb = x1.shape[0]
+    size = 1
+    for a in range(active.shape[0]):
+        q = active[a]
+        if p_d3[q] * p_mul1[q] * p_mul2[q] > size:
+            size = p_d3[q] * p_mul1[q] * p_mul2[q]
+    t = np.empty(size)
+    gt = np.empty(size)
+    for b in range(nb):
+        wb = b if per_sample else 0
+        for a in range(active.shape[0]):
+            q = active[a]
+            mul1 = p_mul1[q]
+            mul2 = p_mul2[q]
+            mul3 = p_mul3[q]
+            d3 = p_d3[q]
+            wo = p_woff[q]
+            o1 = p_off1[q]
+            o2 = p_off2[q]
+            o3 = p_off3[q]
+            for r in range(d3 * mul1 * mul2):
+                t[r] = 0.0
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul1
+                j2 = o2 + nz_j[z] * mul2
+                kb = nz_k[z] * mul1
+                for u in range(mul1):
+                    av = c * x1[b, i1 + u]
+                    row = (kb + u) * mul2
+                    for v in range(mul2):
+                        t[row + v] += av * x2[b, j2 + v]
+            for k in range(d3):
+                ob = o3 + k * mul3
+                for u in range(mul1):
+                    for v in range(mul2):
+                        r = (k * mul1 + u) * mul2 + v
+                        tv = t[r]
+                        wrow = wo + (u * mul2 + v) * mul3
+                        s = 0.0
+                        for ww in range(mul3):
+                            g = grad[b, ob + ww]
+                            s += g * w[wb, wrow + ww]
+                            gw[wb, wrow + ww] += tv * g
+                        gt[r] = s
+            for z in range(p_nz0[q], p_nz1[q]):
+                c = nz_c[z]
+                i1 = o1 + nz_i[z] * mul1
+                j2 = o2 + nz_j[z] * mul2
+                kb = nz_k[z] * mul1
+                for u in range(mul1):
+                    row = (kb + u) * mul2
+                    a1 = x1[b, i1 + u]
+                    s = 0.0
+                    for v in range(mul2):
+                        g = c * gt[row + v]
+                        s += g * x2[b, j2 + v]
+                        gx2[b, j2 + v] += g * a1
+                    gx1[b, i1 + u] += s
