@@ -1,0 +1,330 @@
+"""Shared Expectation-Truncation EM machinery: state templates, annealing, shard E-steps.
+
+The E-step of every model is a top-level function of one picklable item
+(:func:`estep_shard`), so the sweep engine's executors (``serial``, ``processes``, ``dask``) can
+compute the sufficient statistics of data shards on other processes or machines; the driver
+sums them in shard order and solves the M-step once. Data-point truncation ("N_cut") needs a
+global threshold, so a cut iteration makes two passes: pass 1 returns each point's tempered log
+evidence (O(N) numbers), the driver picks the threshold, pass 2 accumulates the statistics of
+the kept points (O(H D + H^2) numbers per shard).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from itertools import combinations, product
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._validation import error
+
+__all__ = ["state_template", "n_states", "Annealing", "estep_shard", "truncated_mass"]
+
+#: number of data points per kernel chunk is N / n_chunks; fixed so results do not depend on
+#: the number of threads.
+_MAX_CHUNKS = 64
+
+
+@functools.lru_cache(maxsize=64)
+def state_template(hp: int, gamma: int, n_values: int, min_active: int):
+    """All states over ``hp`` candidate slots with ``min_active..gamma`` non-zero entries.
+
+    Returns ``(t_units, t_vals, t_n)``: slot indices ``(M, max(gamma, 1))`` (padded with 0),
+    value indices in ``1..n_values-1`` of the same shape, and sizes ``(M,)``. The arrays are
+    read-only and shared.
+    """
+    width = max(gamma, 1)
+    units, vals, sizes = [], [], []
+    for g in range(min_active, gamma + 1):
+        for combo in combinations(range(hp), g):
+            for vv in product(range(1, n_values), repeat=g):
+                units.append(list(combo) + [0] * (width - g))
+                vals.append(list(vv) + [0] * (width - g))
+                sizes.append(g)
+    t_units = np.asarray(units, dtype=np.int64).reshape(len(sizes), width)
+    t_vals = np.asarray(vals, dtype=np.int64).reshape(len(sizes), width)
+    t_n = np.asarray(sizes, dtype=np.int64)
+    for a in (t_units, t_vals, t_n):
+        a.setflags(write=False)
+    return t_units, t_vals, t_n
+
+
+def n_states(H: int, hp: int, gamma: int, n_values: int = 2, all_singletons: bool = True) -> int:
+    """Size |K_n| of the truncated state set of one data point.
+
+    With ``all_singletons`` (BSC, DSC, MCA, MMCA, GSC as in ProSper):
+    ``1 + H (K-1) + sum_{g=2}^{gamma} C(H', g) (K-1)^g``; without (TSC):
+    ``sum_{g=0}^{gamma} C(H', g) (K-1)^g``.
+
+    Examples
+    --------
+    >>> n_states(10, 8, 5)
+    221
+    >>> n_states(10, 7, 5, n_values=3, all_singletons=False)
+    1611
+    """
+    lo = 2 if all_singletons else 0
+    extra = 1 + H * (n_values - 1) if all_singletons else 0
+    return extra + sum(math.comb(hp, g) * (n_values - 1) ** g for g in range(lo, gamma + 1))
+
+
+def truncated_mass(H: int, gamma: int, p_active: float) -> tuple[float, float]:
+    """A = P(|s|_0 <= gamma) and B = E[|s|_0 ; |s|_0 <= gamma] for i.i.d. activity p_active.
+
+    Used for ET's data-point cut (fraction A of points explainable by <= gamma causes) and
+    the prior correction pi_new = (A pi / B) <|s|> / N (Lücke & Eggert 2010, ProSper BSC/TSC/MCA).
+    For ternary priors (TSC) the sign patterns sum out, so the same formula holds with
+    p_active = pi.
+    """
+    p = min(max(p_active, 1e-300), 1.0 - 1e-16)
+    g = np.arange(gamma + 1)
+    logc = np.array([math.lgamma(H + 1) - math.lgamma(k + 1) - math.lgamma(H - k + 1) for k in g])
+    logp = logc + g * math.log(p) + (H - g) * math.log1p(-p)
+    prob = np.exp(logp)
+    return float(prob.sum()), float((g * prob).sum())
+
+
+class Annealing:
+    """Piecewise-linear schedules for ``T`` (temperature) and ``Ncut_factor``.
+
+    Parameters
+    ----------
+    n_iter : int
+    schedule : dict
+        ``{"T": [(pos, value), ...], "Ncut_factor": [(pos, value), ...]}``. A float position in
+        [0, 1] is a fraction of ``n_iter``; a negative one counts from the end; an int >= 1 is an
+        iteration index. Values are interpolated linearly and held after the last point
+        (ProSper's ``LinearAnnealing``).
+
+    Examples
+    --------
+    >>> a = Annealing(10, {"T": [(0.0, 5.0), (0.8, 1.0)], "Ncut_factor": [(0.0, 0.0)]})
+    >>> [round(a["T", t], 2) for t in (0, 4, 8, 9)]
+    [5.0, 3.0, 1.0, 1.0]
+    """
+
+    _KEYS = ("T", "Ncut_factor")
+
+    def __init__(self, n_iter: int, schedule: dict[str, Sequence]):
+        self.n_iter = n_iter
+        self._points: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if not isinstance(schedule, dict):
+            raise error("anneal", "a dict of schedules, None or False", schedule, kind=TypeError)
+        for key, pts in schedule.items():
+            if key not in self._KEYS:
+                raise error("anneal", f"a dict with keys among {list(self._KEYS)}", key)
+            try:
+                pts = [(float(p), float(v)) for p, v in pts]
+            except (TypeError, ValueError):
+                raise error(f"anneal[{key!r}]", "a list of (position, value) pairs", pts,
+                            kind=TypeError) from None
+            if not pts:
+                raise error(f"anneal[{key!r}]", "a non-empty list", pts)
+            pos = np.array([self._position(p) for p, _ in pts])
+            val = np.array([v for _, v in pts])
+            if not np.all(np.diff(pos) >= 0):
+                raise error(f"anneal[{key!r}]", "positions in increasing order", pts)
+            if key == "T" and np.any(val <= 0):
+                raise error("anneal['T']", "positive temperatures", pts)
+            if key == "Ncut_factor" and (np.any(val < 0) or np.any(val > 1)):
+                raise error("anneal['Ncut_factor']", "values in [0, 1]", pts)
+            self._points[key] = (pos, val)
+
+    def _position(self, p: float) -> float:
+        if p < 0:
+            return self.n_iter + p * self.n_iter if p > -1 else self.n_iter + p
+        if p <= 1.0 and not (p == 1.0 and self.n_iter == 1):
+            return p * self.n_iter
+        return p
+
+    def __getitem__(self, key_it: tuple[str, int]) -> float:
+        key, it = key_it
+        default = {"T": 1.0, "Ncut_factor": 0.0}[key]
+        if key not in self._points:
+            return default
+        pos, val = self._points[key]
+        return float(np.interp(it, pos, val))
+
+    def end_of_annealing(self) -> int:
+        """First iteration from which T == 1 and Ncut_factor is constant."""
+        last = 0
+        for pos, _ in self._points.values():
+            last = max(last, int(math.ceil(pos[-1])))
+        return min(last, self.n_iter)
+
+
+def _n_chunks(N: int) -> int:
+    return max(1, min(_MAX_CHUNKS, N))
+
+
+def estep_shard(item: dict[str, Any]) -> dict[str, Any]:
+    """E-step sufficient statistics of one data shard (a top-level, picklable function).
+
+    Parameters
+    ----------
+    item : dict
+        ``model`` ("linear", "gsc" or "max"), ``params`` (dict of arrays), ``Y`` (n, D),
+        ``config`` (selection and state-set settings), ``beta``, ``rho``, ``threshold``
+        (``None``: keep every point; a float: keep points with tempered log evidence >= it),
+        ``pass`` ("evidence": only log evidences; "stats": statistics too; "transform": per-point
+        expectations at the given parameters).
+
+    Returns
+    -------
+    dict of arrays: always ``logev_t`` and ``logev_u`` (n,); with statistics the model's sums
+    (see ``_KIND_STATS``) and ``n_used``.
+    """
+    model = item["model"]
+    return _ESTEP[model](item)
+
+
+def _weights(item: dict[str, Any], N: int, logev_t: np.ndarray | None) -> np.ndarray:
+    thr = item.get("threshold")
+    if thr is None or logev_t is None:
+        return np.ones(N)
+    return (logev_t >= thr).astype(np.float64)
+
+
+def _template(cfg: dict[str, Any]):
+    min_active = 2 if cfg["all_singletons"] else 0
+    return state_template(cfg["hp"], cfg["gamma"], cfg["n_values"], min_active)
+
+
+def _estep_linear(item: dict[str, Any]) -> dict[str, Any]:
+    from . import _kernels as k
+
+    p, cfg = item["params"], item["config"]
+    Y = item["Y"]
+    W = p["W"]
+    N, D = Y.shape
+    H = W.shape[0]
+    WY = np.ascontiguousarray(Y @ W.T)
+    yy = np.einsum("nd,nd->n", Y, Y)
+    G = np.ascontiguousarray(W @ W.T)
+    wnorm = np.sqrt(np.maximum(np.diag(G), 1e-300))
+    phi = np.ascontiguousarray(p["phi"], dtype=np.float64)
+    logpi = np.log(np.maximum(p["pi_values"], 1e-300))
+    tu, tv, tn = _template(cfg)
+    K = phi.shape[0]
+    nc = _n_chunks(N)
+
+    def run(weight, want):
+        logev_t = np.empty(N)
+        logev_u = np.empty(N)
+        cand = np.empty((N, cfg["hp"]), dtype=np.int64)
+        S = np.zeros((N, H))
+        SS = np.zeros((nc, H, H)) if want else np.zeros((1, 1, 1))
+        cnt = np.zeros((nc, K)) if want else np.zeros((1, K))
+        k._linear_estep(WY, yy, G, wnorm, phi, logpi, float(item["beta"]), float(p["sigma2"]),
+                        float(D), cfg["hp"], cfg["sel_mode"], int(cfg["all_singletons"]),
+                        tu, tv, tn, weight, int(want), nc, logev_t, logev_u, cand, S, SS, cnt)
+        return logev_t, logev_u, cand, S, SS, cnt
+
+    mode = item["pass"]
+    if mode == "evidence":
+        lt, lu, *_ = run(np.zeros(N), False)
+        return {"logev_t": lt, "logev_u": lu}
+    lt, lu, cand, S, SS, cnt = run(np.ones(N), True) if item.get("threshold") is None else \
+        _two_pass(run, N, item)
+    if mode == "transform":
+        return {"logev_t": lt, "logev_u": lu, "S": S, "candidates": cand}
+    w = _weights(item, N, lt)
+    return {"logev_t": lt, "logev_u": lu, "n_used": float(w.sum()),
+            "SY": S.T @ Y, "SS": SS.sum(axis=0), "counts": cnt.sum(axis=0),
+            "yy": float(yy @ w)}
+
+
+def _two_pass(run, N, item):
+    # pass 1 (cheap): evidences to know which points are kept; pass 2: their statistics.
+    lt, *_ = run(np.zeros(N), False)
+    return run(_weights(item, N, lt), True)
+
+
+def _estep_gsc(item: dict[str, Any]) -> dict[str, Any]:
+    from . import _kernels as k
+
+    p, cfg = item["params"], item["config"]
+    Y = item["Y"]
+    W = p["W"]
+    N, D = Y.shape
+    H = W.shape[0]
+    WY = np.ascontiguousarray(Y @ W.T)
+    yy = np.einsum("nd,nd->n", Y, Y)
+    G = np.ascontiguousarray(W @ W.T)
+    pi = np.clip(p["pi"], 1e-12, 1 - 1e-12)
+    logit = np.log(pi) - np.log1p(-pi)
+    l1m = float(np.log1p(-pi).sum())
+    tu, tv, tn = _template(cfg)
+    nc = _n_chunks(N)
+
+    def run(weight, want):
+        logev_t = np.empty(N)
+        logev_u = np.empty(N)
+        cand = np.empty((N, cfg["hp"]), dtype=np.int64)
+        S = np.zeros((N, H))
+        SZ = np.zeros((N, H))
+        shape = (nc, H, H) if want else (1, 1, 1)
+        SS = np.zeros(shape)
+        ZZ = np.zeros(shape)
+        k._gsc_estep(WY, yy, G, p["mu"], p["psi"], logit, l1m, float(item["beta"]),
+                     float(p["sigma2"]), float(D), cfg["hp"], int(cfg["all_singletons"]),
+                     tu, tv, tn, weight, int(want), nc, logev_t, logev_u, cand, S, SZ, SS, ZZ)
+        return logev_t, logev_u, cand, S, SZ, SS, ZZ
+
+    mode = item["pass"]
+    if mode == "evidence":
+        lt, lu, *_ = run(np.zeros(N), False)
+        return {"logev_t": lt, "logev_u": lu}
+    lt, lu, cand, S, SZ, SS, ZZ = run(np.ones(N), True) if item.get("threshold") is None else \
+        _two_pass(run, N, item)
+    if mode == "transform":
+        return {"logev_t": lt, "logev_u": lu, "S": S, "SZ": SZ, "candidates": cand}
+    w = _weights(item, N, lt)
+    return {"logev_t": lt, "logev_u": lu, "n_used": float(w.sum()), "S_sum": S.sum(axis=0),
+            "SZ_sum": SZ.sum(axis=0), "SZY": SZ.T @ Y, "SS": SS.sum(axis=0),
+            "ZZ": ZZ.sum(axis=0), "yy": float(yy @ w)}
+
+
+def _estep_max(item: dict[str, Any]) -> dict[str, Any]:
+    from . import _kernels as k
+
+    p, cfg = item["params"], item["config"]
+    Y = item["Y"]
+    W = np.ascontiguousarray(p["W"])
+    N, D = Y.shape
+    H = W.shape[0]
+    pi = float(np.clip(p["pi"], 1e-12, 1 - 1e-12))
+    tu, tv, tn = _template(cfg)
+    nc = _n_chunks(N)
+
+    def run(weight, want):
+        logev_t = np.empty(N)
+        logev_u = np.empty(N)
+        cand = np.empty((N, cfg["hp"]), dtype=np.int64)
+        S = np.zeros((N, H))
+        shape = (nc, H, D) if want else (1, 1, 1)
+        A = np.zeros(shape)
+        AY = np.zeros(shape)
+        err = np.zeros(nc)
+        k._max_estep(Y, W, math.log1p(-pi), math.log(pi), float(item["rho"]),
+                     float(item["beta"]), float(p["sigma2"]), cfg["sel_mode"], cfg["hp"],
+                     int(cfg["all_singletons"]), tu, tv, tn, weight, int(want), nc,
+                     logev_t, logev_u, cand, S, A, AY, err)
+        return logev_t, logev_u, cand, S, A, AY, err
+
+    mode = item["pass"]
+    if mode == "evidence":
+        lt, lu, *_ = run(np.zeros(N), False)
+        return {"logev_t": lt, "logev_u": lu}
+    lt, lu, cand, S, A, AY, err = run(np.ones(N), True) if item.get("threshold") is None else \
+        _two_pass(run, N, item)
+    if mode == "transform":
+        return {"logev_t": lt, "logev_u": lu, "S": S, "candidates": cand}
+    w = _weights(item, N, lt)
+    return {"logev_t": lt, "logev_u": lu, "n_used": float(w.sum()), "S_sum": S.sum(axis=0),
+            "A": A.sum(axis=0), "AY": AY.sum(axis=0), "err": float(err.sum())}
+
+
+_ESTEP = {"linear": _estep_linear, "gsc": _estep_gsc, "max": _estep_max}
