@@ -125,6 +125,7 @@ class RandomSupportRegressor(_Base):
         self._finish(res.coef, x_mean, y_mean)
         self.support_ = res.support
         self.alpha_ = res.alpha
+        self.n_iter_ = res.n_iter
         self.n_dense_atoms_ = res.n_dense
         self.certified_ = res.certified
         self.result_ = res

@@ -248,6 +248,7 @@ class RandomSupportResult(Result):
     solver : str, "lasso" or "omp"
     alpha : float or None, Lasso regularisation used
     n_nonzero : int, nonzero dictionary coefficients
+    n_iter : int, coordinate-descent passes of the final Lasso fit, or OMP steps
     n_dense : int, dense atoms added by Phase 1
     certificate_before, certificate_after : float
     certified : bool
@@ -261,6 +262,7 @@ class RandomSupportResult(Result):
     solver: str
     alpha: Any
     n_nonzero: int
+    n_iter: int
     n_dense: int
     certificate_before: float
     certificate_after: float
@@ -333,24 +335,28 @@ def random_support_regression(
             res = lasso_cv(D, y, n_alphas=n_alphas, eps=eps, cv=cv, tol=tol,
                            max_iter=max_iter, random_state=int(seeds[1]))
             alpha_used = res.alpha
-            v = res.coefs[int(np.argmin(res.cv_mse))].copy()
+            best = int(np.argmin(res.cv_mse))
+            v = res.coefs[best].copy()
+            n_iter = int(res.n_iter[best])
         else:
-            v = lasso(D, y, alpha, tol=tol, max_iter=max_iter).coef
+            fit = lasso(D, y, alpha, tol=tol, max_iter=max_iter)
+            v, n_iter = fit.coef, fit.n_iter
             alpha_used = alpha
     else:
         alpha_used = None
         if n_nonzero_coefs is not None:
-            v = omp(D, y, min(_check_k(n_nonzero_coefs, D.shape[1], "n_nonzero_coefs"),
-                              n)).coef
+            fit = omp(D, y, min(_check_k(n_nonzero_coefs, D.shape[1], "n_nonzero_coefs"), n))
         elif k is not None:
-            v = omp(D, y, min(k + pre.n_dense, n, D.shape[1])).coef
+            fit = omp(D, y, min(k + pre.n_dense, n, D.shape[1]))
         else:
-            v = omp_cv(D, y, cv=cv, random_state=int(seeds[1])).coef
+            fit = omp_cv(D, y, cv=cv, random_state=int(seeds[1]))
+        v, n_iter = fit.coef, max(fit.n_nonzero, 1)
     w = pre.map_back(v, n)
     fitted = D @ v
     c = pre.n_dense
     return RandomSupportResult(
         coef=w, fitted=fitted, dictionary_coef=v, support=np.flatnonzero(v[c:]),
-        solver=solver, alpha=alpha_used, n_nonzero=int(np.count_nonzero(v)), n_dense=c,
+        solver=solver, alpha=alpha_used, n_nonzero=int(np.count_nonzero(v)), n_iter=n_iter,
+        n_dense=c,
         certificate_before=pre.certificate_before, certificate_after=pre.certificate_after,
         certified=pre.certified, preconditioner=pre)
