@@ -1,0 +1,120 @@
+"""Fit the GPU model on part of a measurement table and validate on the rest.
+
+Protocol (``hw_models.md`` 6.1, tier T3): fit the six efficiency/overhead parameters
+(:data:`hw.gpu.model.PARAM_KEYS`) by least squares on log kernel time for shapes with
+``n < holdout_n`` (default 1024), then report the errors on the held-out shapes ``n >= 1024``:
+the median absolute relative error of the predicted sparse/dense speedup and of each time, and
+the sign agreement of ``speedup - 1`` on all shapes. The sparse reference time is the faster of
+cuSPARSELt's algorithm 0 and its searched algorithm (the search is not always right,
+``hw_models.md`` 2.4).
+
+Examples
+--------
+>>> from hw.gpu.calibrate import load_measurements
+>>> t = load_measurements()
+>>> sorted(t.columns)[:4]
+['dense_s', 'dtype', 'k', 'm']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hw.spec import SPEC_DIR, load_arch
+
+__all__ = ["load_measurements", "fit", "validate", "MEASUREMENTS"]
+
+MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
+
+
+def load_measurements(path: str | Path = MEASUREMENTS):
+    """One row per (dtype, m, k, n): ``dense_s``, ``sparse_s`` (best cuSPARSELt algorithm),
+    ``torch_sparse_s`` (public subclass path, events time) and ``speedup`` = dense/sparse."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, comment="#")
+    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    kern = raw.pivot_table(index=["dtype", "m", "k", "n"], columns="method",
+                           values="kernel_us").reset_index()
+    ev = raw.pivot_table(index=["dtype", "m", "k", "n"], columns="method",
+                         values="events_us").reset_index()
+    out = kern[["dtype", "m", "k", "n"]].copy()
+    out["dense_s"] = kern["dense"] * 1e-6
+    out["sparse_s"] = kern[["sparse_cslt_alg0", "sparse_cslt_search"]].min(axis=1) * 1e-6
+    out["torch_sparse_s"] = ev["sparse_subclass"] * 1e-6
+    out["speedup"] = out["dense_s"] / out["sparse_s"]
+    return out.dropna().reset_index(drop=True)
+
+
+def _predict(arch, table, params):
+    from hw.gpu.model import gemm_time, gpu_params
+
+    p = gpu_params(arch)
+    p.update(params)
+    dense = np.empty(len(table))
+    sparse = np.empty(len(table))
+    for dt in table["dtype"].unique():
+        sel = (table["dtype"] == dt).to_numpy()
+        t = table[sel]
+        dense[sel] = gemm_time(p, t.m, t.n, t.k, dt, sparse=False)["time_s"]
+        sparse[sel] = gemm_time(p, t.m, t.n, t.k, dt, sparse=True)["time_s"]
+    return dense, sparse
+
+
+def fit(table=None, *, arch="h200", holdout_n: int = 1024) -> dict[str, float]:
+    """Least-squares fit (log time) of the model parameters on shapes with ``n < holdout_n``."""
+    from scipy.optimize import least_squares
+
+    from hw.gpu.model import PARAM_KEYS
+
+    arch = load_arch(arch)
+    table = load_measurements() if table is None else table
+    train = table[table["n"] < holdout_n]
+    x0 = np.array([arch.number(k) for k in PARAM_KEYS])
+    lo = np.array([0.05, 0.05, 0.05, 0.05, 1e-7, 1e-7])
+    hi = np.array([1.0, 1.0, 1.0, 1.0, 1e-3, 1e-3])
+
+    def resid(x):
+        params = {k: float(np.exp(v)) for k, v in zip(PARAM_KEYS, x)}
+        d, s = _predict(arch, train, params)
+        return np.concatenate([np.log(d / train["dense_s"].to_numpy()),
+                               np.log(s / train["sparse_s"].to_numpy())])
+
+    res = least_squares(resid, np.log(x0), bounds=(np.log(lo), np.log(hi)), method="trf")
+    return {k: float(np.exp(v)) for k, v in zip(PARAM_KEYS, res.x)}
+
+
+def validate(table=None, *, arch="h200", params=None, holdout_n: int = 1024):
+    """Errors of the (fitted) model; returns ``(summary dict, per-shape DataFrame)``."""
+    arch = load_arch(arch)
+    table = load_measurements() if table is None else table
+    if params is None:
+        params = fit(table, arch=arch, holdout_n=holdout_n)
+    d, s = _predict(arch, table, params)
+    out = table.copy()
+    out["pred_dense_s"] = d
+    out["pred_sparse_s"] = s
+    out["pred_speedup"] = d / s
+    out["err_speedup"] = np.abs(out["pred_speedup"] / out["speedup"] - 1)
+    out["err_dense"] = np.abs(d / out["dense_s"] - 1)
+    out["err_sparse"] = np.abs(s / out["sparse_s"] - 1)
+    out["split"] = np.where(out["n"] >= holdout_n, "validate", "fit")
+    val = out[out["split"] == "validate"]
+    small = out[out["n"] <= 128]
+    sign_ok = np.sign(out["pred_speedup"] - 1) == np.sign(out["speedup"] - 1)
+    from scipy.stats import spearmanr
+
+    summary = {
+        "n_fit": int((out["split"] == "fit").sum()), "n_validate": int(len(val)),
+        "median_err_speedup_validate": float(val["err_speedup"].median()),
+        "median_err_dense_validate": float(val["err_dense"].median()),
+        "median_err_sparse_validate": float(val["err_sparse"].median()),
+        "sign_agreement_small_n": float(sign_ok[out["n"] <= 128].mean()),
+        "sign_agreement_all": float(sign_ok.mean()),
+        "spearman_speedup": float(spearmanr(out["pred_speedup"], out["speedup"])[0]),
+        "n_small": int(len(small)),
+        **{f"param_{k}": v for k, v in params.items()},
+    }
+    return summary, out

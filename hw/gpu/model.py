@@ -1,0 +1,195 @@
+"""NVIDIA tensor-core GEMM model: dense vs 2:4 sparse (A100, H100, H200).
+
+For one GEMM ``Y (m x n) = W (m x k) @ X (k x n)`` with ``b`` bytes per element
+(``hw_models.md`` 2.5)::
+
+    waves   = ceil(ceil(m/TM) * ceil(n/TN) / SMs)          wave quantization
+    q       = ceil(m/TM) * ceil(n/TN) / (waves * SMs)       (fraction of SM-slots used)
+    T_dense  = max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW)) + t_d
+    T_sparse = max(2mnk / (eta_s * 2P * q), b (r mk + kn + mn) / (beta_s * BW)) + t_s
+
+``r = 0.5625`` (16-bit: half the values + 2-bit indices), ``P`` the dense 16-bit tensor peak.
+``backend="torch"`` adds the per-call host time of torch's ``to_sparse_semi_structured`` path
+(``t_host_torch_sparse``). The efficiencies and fixed times come from the architecture spec
+(priors) or from :func:`hw.gpu.calibrate.fit` on a measurement table.
+
+The hardware exploits only 2:4 along ``k``: an N:M pattern with ``N <= 2`` and ``4 | M``
+(e.g. 2:8, 1:4) is also 2:4 and runs at the 2:4 rate; other patterns run dense (noted).
+
+Training (``mode="training"``) costs the forward, backward-data (``W^T`` sparse only under
+BDWP, which needs the second, transposed N:M mask) and weight-gradient GEMMs per layer, plus
+DRAM-bound normalisation/activation and optimizer traffic.
+
+Examples
+--------
+>>> import hw
+>>> r = hw.estimate("h200", hw.Gemm(8192, 8192, 8192, dtype="bf16"), "2:4")
+>>> bool(1.2 < r.speedup_vs_dense < 1.8)
+True
+>>> hw.estimate("h200", hw.Gemm(4096, 16, 4096, dtype="bf16"), "2:4").speedup_vs_dense < 1
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw.report import make_report
+from hw.spec import DTYPE_BYTES, ArchSpec, SparsitySpec, Workload
+
+__all__ = ["estimate", "gemm_time", "gpu_params", "BACKENDS", "supports_24"]
+
+BACKENDS = ("cusparselt", "torch")
+PARAM_KEYS = ("eta_dense", "eta_sparse", "beta_dense", "beta_sparse", "t_launch_dense",
+              "t_launch_sparse")
+_SPARSE_PASSES = {"dense": (), "srste": ("forward",), "bdwp": ("forward", "backward_data")}
+
+
+def supports_24(sparsity: SparsitySpec) -> bool:
+    """Whether the pattern is also 2:4 (at most 2 non-zeros in every aligned group of 4)."""
+    return sparsity.kind == "nm" and sparsity.n <= 2 and sparsity.m % 4 == 0
+
+
+def gpu_params(arch: ArchSpec) -> dict[str, float]:
+    """The constants the model reads, checked (errors name the file and field)."""
+    keys = ("n_sms", "clock_hz", "peak_dense_flops_16", "peak_sparse_flops_16", "mem_bandwidth",
+            "tile_m", "tile_n", "sparse_meta_ratio_16") + PARAM_KEYS
+    out = {k: arch.number(k, positive=True) for k in keys}
+    out["t_host_torch_sparse"] = arch.number("t_host_torch_sparse", minimum=0)
+    out["nongemm_words_per_output"] = arch.number("nongemm_words_per_output", minimum=0)
+    out["optimizer_words_per_weight"] = arch.number("optimizer_words_per_weight", minimum=0)
+    return out
+
+
+def _peak_scale(dtype: str) -> float:
+    """Tensor peak relative to 16-bit (datasheet ratios: tf32 1/2, fp8/int8 2x, fp32 SIMT)."""
+    return {"fp16": 1.0, "bf16": 1.0, "tf32": 0.5, "fp32": 0.5, "fp8": 2.0, "int8": 2.0,
+            "int4": 4.0, "fp64": 1 / 16}[dtype]
+
+
+def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool = False,
+              backend: str = "cusparselt") -> dict[str, np.ndarray]:
+    """Time of GEMMs ``(m x k) @ (k x n)`` (scalars or arrays broadcast together).
+
+    Returns a dict of arrays: ``time_s``, ``compute_s``, ``memory_s``, ``bytes``, ``waves``.
+    """
+    m, n, k = (np.asarray(v, dtype=np.float64) for v in (m, n, k))
+    b = DTYPE_BYTES[dtype]
+    tiles = np.ceil(m / p["tile_m"]) * np.ceil(n / p["tile_n"])
+    waves = np.ceil(tiles / p["n_sms"])
+    q = tiles / (waves * p["n_sms"])
+    peak = p["peak_dense_flops_16"] * _peak_scale(dtype)
+    flops = 2.0 * m * n * k
+    if sparse:
+        r = p["sparse_meta_ratio_16"] if b >= 2 else 0.625
+        bytes_ = b * (r * m * k + k * n + m * n)
+        compute = flops / (p["eta_sparse"] * 2.0 * peak * q)
+        memory = bytes_ / (p["beta_sparse"] * p["mem_bandwidth"])
+        t = np.maximum(compute, memory) + p["t_launch_sparse"]
+        if backend == "torch":
+            t = np.maximum(t, p["t_host_torch_sparse"])
+    else:
+        bytes_ = b * (m * k + k * n + m * n)
+        compute = flops / (p["eta_dense"] * peak * q)
+        memory = bytes_ / (p["beta_dense"] * p["mem_bandwidth"])
+        t = np.maximum(compute, memory) + p["t_launch_dense"]
+    return {"time_s": t, "compute_s": compute, "memory_s": memory, "bytes": bytes_,
+            "waves": waves}
+
+
+def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
+             mode: str = "inference", method: str | None = None, backend: str = "cusparselt",
+             params: dict[str, float] | None = None, non_gemm: bool = True,
+             _dense_ref: bool = True):
+    """Cost of ``workload`` on a ``gpu_tensor_core`` architecture.
+
+    Parameters
+    ----------
+    arch, workload, sparsity
+        Resolved inputs (see :func:`hw.estimate`).
+    mode : {"inference", "training"}
+    method : {"dense", "srste", "bdwp"}, optional
+        Training method; default ``"bdwp"`` with a sparse pattern.
+    backend : {"cusparselt", "torch"}, default "cusparselt"
+        Kernel time, or torch's ``to_sparse_semi_structured`` path with its per-call host time.
+    params : dict, optional
+        Overrides of :data:`PARAM_KEYS` (e.g. from :func:`hw.gpu.calibrate.fit`).
+    non_gemm : bool, default True
+        Include normalisation/activation/optimizer DRAM traffic in training.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of 'cusparselt', 'torch'; got {backend!r}")
+    if method is None:
+        method = sparsity.method or ("dense" if sparsity.is_dense else "bdwp")
+    if method not in _SPARSE_PASSES:
+        raise ValueError(f"method must be one of 'dense', 'srste', 'bdwp'; got {method!r}")
+    if params:
+        bad = [k for k in params if k not in PARAM_KEYS]
+        if bad:
+            raise ValueError(f"params must only contain {PARAM_KEYS}; got {bad}")
+        arch = arch.with_overrides(source="calibrated: hw.gpu.calibrate.fit", **params)
+    p = gpu_params(arch)
+    notes = []
+    use_sparse = supports_24(sparsity) and method != "dense"
+    if not sparsity.is_dense and not supports_24(sparsity):
+        notes.append(f"pattern {sparsity.label} is not 2:4-compatible: the sparse tensor cores "
+                     "cannot use it, so it runs dense")
+    if supports_24(sparsity) and (sparsity.n, sparsity.m) != (2, 4):
+        notes.append(f"pattern {sparsity.label} is a subset of 2:4 and runs at the 2:4 rate "
+                     "(the hardware skips at most 2 of 4)")
+    passes = ("forward", "backward_data", "weight_grad") if mode == "training" else ("forward",)
+    sparse_passes = _SPARSE_PASSES[method] if use_sparse else ()
+    rows = []
+    extra = 0.0
+    peak16 = p["peak_dense_flops_16"]
+    for layer in workload:
+        m, n, k, g = layer.gemm_shape()
+        copies = g * layer.count
+        shapes = {"forward": (m, n, k), "backward_data": (k, n, m), "weight_grad": (m, k, n)}
+        for ps in passes:
+            if ps == "backward_data" and not layer.input_grad:
+                continue
+            pm, pn, pk = shapes[ps]
+            sp = layer.sparse and ps in sparse_passes
+            if sp:
+                sparsity.check_reduction(pk, what=f"layer {layer.name!r} ({ps} pass)")
+            res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend)
+            t = float(res["time_s"]) * copies
+            macs = float(pm * pn * pk * copies)
+            eff = macs * 0.5 if sp else macs
+            peak_macs = peak16 * _peak_scale(layer.dtype) / 2
+            rows.append({"layer": layer.name, "pass": ps, "m": pm, "n": pn, "k": pk,
+                         "macs": macs, "effective_macs": eff, "cycles": t * p["clock_hz"],
+                         "time_s": t, "utilization": macs / (t * peak_macs),
+                         "bytes_moved": float(res["bytes"]) * copies, "sparse": bool(sp),
+                         "bound": "compute" if res["compute_s"] >= res["memory_s"]
+                         else "memory", "waves": float(res["waves"]), "dtype": layer.dtype})
+        if non_gemm and mode == "training":
+            b = DTYPE_BYTES[layer.dtype]
+            extra += (m * n * copies * p["nongemm_words_per_output"] * b +
+                      layer.weight_elements * layer.count * p["optimizer_words_per_weight"] *
+                      4.0) / p["mem_bandwidth"]
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    gemm = float(table["time_s"].sum())
+    time_s = gemm + extra
+    if _dense_ref and use_sparse:
+        dense = estimate(arch, workload, SparsitySpec(kind="dense", density=1.0), mode=mode,
+                         method="dense", backend=backend, non_gemm=non_gemm, _dense_ref=False)
+        dense_time = dense.time_s
+    else:
+        dense_time = time_s
+    breakdown = {"gemm": gemm, "non_gemm": extra}
+    options = {"method": method, "backend": backend, "non_gemm": bool(non_gemm),
+               "calibrated": bool(params)}
+    # utilisation in "dense-equivalent" MACs against the dense peak (16-bit)
+    peak_macs_cycle = peak16 / 2 / p["clock_hz"]
+    report = make_report(arch=arch, workload=workload, sparsity=sparsity, mode=mode,
+                         table=table, time_s=time_s, dense_time_s=dense_time,
+                         cycles=time_s * p["clock_hz"], peak_macs_per_cycle=peak_macs_cycle,
+                         options=options, breakdown=breakdown, notes=notes,
+                         roofline={"peak_macs_per_s": peak16 / 2,
+                                   "sparse_peak_macs_per_s": p["peak_sparse_flops_16"] / 2,
+                                   "bandwidth_bytes_per_s": p["mem_bandwidth"]})
+    return report
