@@ -1,0 +1,72 @@
+"""Benchmark + validation table for the N:M hardware models (``benchmarks/results/hw_nm.*``).
+
+Speed: our Numba tile schedule vs the naive Python tile-by-tile reference (tests/naive) on the
+same GEMM passes (checks: identical cycles). Validation rows (``peer=None``; the ``check``
+column carries the numbers): SAT 2:8 average speedup vs the published 1.75x, the H200 GPU
+model's hold-out errors, and the published A100 2:4 points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks._harness import Benchmark
+
+
+def main(quick: bool = False) -> None:
+    import hw
+    from hw.nm import fpga
+    from hw.nm.experiments import gpu_validation, sat_validation
+    from tests.naive.hw_nm_tiles import schedule
+
+    b = Benchmark("hw_nm")
+    p = fpga.FpgaParams.from_arch(hw.load_arch("sat-vcu1525"))
+    shapes = [(256, 4096, 576), (512, 12544, 1152)] if not quick else [(256, 1024, 576)]
+    for (m, n, k) in shapes:
+        for sparse in (False, True):
+            kw = dict(rows=p.rows, cols=p.cols, lanes=p.lanes, fill=p.fill, drain=p.drain,
+                      tm=p.default_tile[0], tn=p.default_tile[1], tk=256, order=0,
+                      sparse=sparse, nz_n=2 if sparse else 1, nz_m=8 if sparse else 1, sel=0,
+                      w_bytes=p.word_bytes * (0.3125 if sparse else 1), a_bytes=p.word_bytes,
+                      o_bytes=p.word_bytes, bw=p.bw_bytes_per_cycle)
+
+            def ours(kw=kw, m=m, n=n, k=k):
+                from hw.nm._kernels import _gemm_schedule
+
+                out = np.zeros(6)
+                _gemm_schedule(m, n, k, kw["rows"], kw["cols"], kw["lanes"], kw["fill"],
+                               kw["drain"], kw["tm"], kw["tn"], kw["tk"], kw["order"],
+                               int(kw["sparse"]), kw["nz_n"], kw["nz_m"], kw["sel"],
+                               kw["w_bytes"], kw["a_bytes"], kw["o_bytes"], kw["bw"], out)
+                return out[0]
+
+            b.compare(f"tile schedule {m}x{n}x{k} {'2:8' if sparse else 'dense'}", ours=ours,
+                      peer=lambda kw=kw, m=m, n=n, k=k: schedule(m, n, k, **kw)["total"],
+                      peer_name="naive Python tile-by-tile", repeat=3,
+                      params={"m": m, "n": n, "k": k, "sparse": sparse},
+                      check=lambda a, c: {"rel_diff_cycles": abs(a - c) / c})
+    sat = sat_validation()
+    b.compare("SAT BDWP 2:8 average training speedup", ours=lambda: sat_validation(),
+              peer=None, peer_name="published 1.75x (Fang et al. 2023)", repeat=1, warmup=0,
+              params={"models": list(sat["per_model"])},
+              check=lambda o, _: {"model_avg": o["average_speedup"], "published": 1.75,
+                                  "rel_err": o["relative_error"],
+                                  **{f"x_{k}": v for k, v in o["per_model"].items()}})
+    b.compare("SAT switches off (resnet18_cifar, 2:8)", ours=lambda: {
+        s: hw.estimate("sat-vcu1525", "resnet18_cifar", "2:8", **{s: False}).speedup_vs_dense
+        for s in ("interleave", "pregenerate", "offline_scheduling")}, peer=None,
+        peer_name="all switches on", repeat=1, warmup=0,
+        check=lambda o, _: {**{f"speedup_{k}_off": v for k, v in o.items()},
+                            "speedup_all_on": sat["per_model"]["resnet18_cifar"]})
+    b.compare("GPU model H200 (fit n<1024, validate n>=1024)", ours=gpu_validation, peer=None,
+              peer_name="measured H200 (hw/specs/measurements)", repeat=1, warmup=0,
+              check=lambda o, _: {k: v for k, v in o["h200"].items()})
+    b.compare("GPU model A100 published 2:4 points", ours=gpu_validation, peer=None,
+              peer_name="published A100 figures", repeat=1, warmup=0,
+              check=lambda o, _: {f"{r['case'][:24]}": f"model {r['model']:.2f} vs "
+                                  f"{r['published']:.2f}" for r in o["a100"]})
+    b.write()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""``workbench demo`` section for ``hw``: N:M training on the SAT-style FPGA, GPU 2:4, ARM."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+
+def _nm_rows(out_dir: Path, quick: bool):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import hw
+    from hw.nm.experiments import SAT_MODELS, sat_validation
+    from workbench.demo import DemoRow
+
+    models = SAT_MODELS
+    sat = sat_validation(models)
+    rows = [DemoRow("hw", "SAT BDWP 2:8 training speedup (avg over "
+                    f"{len(models)} workloads)", "speedup vs dense", sat["average_speedup"],
+                    1.75, "Fang et al. 2023 (published average)",
+                    "no parameter fitted to 1.75; PE array/clock are assumptions")]
+    patterns = ["2:4", "1:4", "2:8", "1:8", "1:16"]
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for method in ("srste", "bdwp"):
+        s = [hw.estimate("sat-vcu1525", "resnet18_cifar", p, method=method).speedup_vs_dense
+             for p in patterns]
+        ax.plot(patterns, s, marker="o", label=method)
+    ax.set_ylabel("training speedup vs dense")
+    ax.set_title("resnet18_cifar on sat-vcu1525", fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "hw_nm_patterns.png", dpi=110)
+    plt.close(fig)
+    g = hw.estimate("h200", hw.Gemm(8192, 8192, 8192, dtype="bf16"), "2:4")
+    small = hw.estimate("h200", hw.Gemm(4096, 16, 4096, dtype="bf16"), "2:4")
+    rows += [DemoRow("hw", "H200 2:4 GEMM 8192^3 bf16 (prior params)", "speedup vs dense",
+                     g.speedup_vs_dense, 1.69, "measured H200 (cuSPARSELt, best alg)"),
+             DemoRow("hw", "H200 2:4 GEMM 4096x4096, 16 tokens", "speedup vs dense",
+                     small.speedup_vs_dense, 0.50, "measured H200 (cuSPARSELt, best alg)")]
+    return rows, ["hw_nm_patterns.png"]
+
+
+def demo_section(out_dir, *, quick: bool = True):
+    """Headline experiments of ``hw`` at small size."""
+    from workbench.demo import DemoSection
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, figures = _nm_rows(out_dir, quick)
+    markdown = ("N:M sparse training on a SAT-style FPGA model (tile-by-tile cycles of the "
+                "forward, backward-data and weight-gradient GEMMs; BDWP vs SR-STE), and the "
+                "GPU 2:4 model against H200 measurements.")
+    try:
+        arm = importlib.import_module("hw.arm._demo")
+    except ModuleNotFoundError:
+        arm = None
+    if arm is not None and hasattr(arm, "rows"):
+        extra = arm.rows(out_dir, quick)
+        if isinstance(extra, tuple):
+            arm_rows, arm_figs, arm_md = (list(extra) + [[], ""])[:3]
+            rows += list(arm_rows)
+            figures += list(arm_figs)
+            markdown += " " + arm_md if arm_md else ""
+        else:
+            rows += list(extra)
+    return DemoSection(title="hw: sparse hardware cost models", rows=rows, figures=figures,
+                       markdown=markdown)
