@@ -1,0 +1,303 @@
+"""Cycle model of dense and sparse 1x1-convolution kernels on one CPU core.
+
+Each kernel is an inner loop whose instruction mix is known from its source (XNNPACK's
+``f32-gemm``, ``f32-spmm``, ``f32-dwconv`` and ``f32-dwconv2d-chw`` micro-kernels, or this
+package's Numba kernels). One iteration costs the largest of four bounds (a port-pressure model
+in the spirit of llvm-mca):
+
+.. math::
+
+    c_{it} = \\max\\Big(\\frac{n_{fma}}{P_{fma}},\\ \\frac{n_{ld}}{P_{ld}},\\
+             \\frac{n_{instr}}{W_{issue}},\\ L_{acc}\\Big) + c_{extra}
+
+where ``L_acc`` is the accumulator recurrence: every iteration updates each accumulator once,
+so successive iterations are at least one FMA (accumulate-forwarding) latency apart. To this
+compute time the model adds cache effects: L1 capacity misses of the sparse kernel's
+``Cin x MR`` activation tile (each non-zero then pays ``L2 latency / MLP``), and a memory
+roofline per layer: ``max(compute, bytes / bandwidth)`` for the level (L2, L3, DRAM) that holds
+each stream (activations in, weights re-read per pixel tile, activations out).
+
+References: Elsen et al., "Fast Sparse ConvNets", CVPR 2020; XNNPACK ``src/f32-spmm``
+(MR x NR tiles, per-non-zero pointer deltas, prefetch of the next activation line); the hw
+reference note, Secs. 4.1 and 5.2.
+
+All functions take a :class:`Core` (numbers read from an ``arm_sparse`` architecture spec).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+__all__ = ["Core", "core_from_spec", "CORE_KEYS", "KernelCost", "gemm_cost", "spmm_cost",
+           "dwconv_cost", "stream_cost"]
+
+#: constant name -> (meaning, must be > 0)
+CORE_KEYS: dict[str, str] = {
+    "clock_hz": "core clock",
+    "vector_bits": "SIMD register width",
+    "fma_pipes": "vector FMA instructions per cycle",
+    "fma_latency": "accumulate (forwarding) latency of a chained FMA, cycles",
+    "load_pipes": "vector loads per cycle",
+    "issue_width": "instructions decoded/dispatched per cycle",
+    "l1d_bytes": "L1 data cache per core",
+    "l2_bytes": "L2 cache reachable by one core",
+    "l3_bytes": "L3 / system cache (0 if none)",
+    "line_bytes": "cache line",
+    "l2_latency": "L2 load-to-use latency, cycles",
+    "far_latency": "latency of a miss served beyond L2 (L3 or DRAM), cycles",
+    "mlp": "outstanding L1 misses one core sustains",
+    "l2_bw": "L2 -> core bandwidth, bytes/cycle",
+    "l3_bw": "L3 -> core bandwidth, bytes/cycle",
+    "dram_bw": "DRAM bandwidth one core reaches, bytes/s",
+    "gemm_mr": "dense micro-kernel rows (broadcast dimension)",
+    "gemm_nr": "dense micro-kernel vector-dimension width, elements",
+    "spmm_mr": "sparse micro-kernel pixels per tile (MR)",
+    "gemm_k_extra": "extra instructions per k step of the dense micro-kernel",
+    "spmm_nz_extra": "extra instructions per non-zero block of the sparse micro-kernel",
+    "spmm_nz_cycles": "extra cycles per non-zero block (not hidden by overlap)",
+    "tile_extra": "instructions per micro-kernel call/tile (setup, pointers, loop)",
+    "kernel_efficiency": "sustained fraction of the port-model throughput (calibrated, dense)",
+    "sw_prefetch": "1 if the sparse kernel prefetches the next tile's activation lines, else 0",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Core:
+    """Numbers of one core (see :data:`CORE_KEYS`)."""
+
+    name: str
+    clock_hz: float
+    vector_bits: float
+    fma_pipes: float
+    fma_latency: float
+    load_pipes: float
+    issue_width: float
+    l1d_bytes: float
+    l2_bytes: float
+    l3_bytes: float
+    line_bytes: float
+    l2_latency: float
+    far_latency: float
+    mlp: float
+    l2_bw: float
+    l3_bw: float
+    dram_bw: float
+    gemm_mr: float
+    gemm_nr: float
+    spmm_mr: float
+    gemm_k_extra: float
+    spmm_nz_extra: float
+    spmm_nz_cycles: float
+    tile_extra: float
+    kernel_efficiency: float = 1.0
+    sw_prefetch: float = 1.0
+    gemm_vector_along: str = "m"
+
+    def lanes(self, elem_bytes: float) -> float:
+        """Vector lanes for an element of ``elem_bytes``."""
+        return max(1.0, self.vector_bits / 8.0 / elem_bytes)
+
+    def peak_macs_per_cycle(self, elem_bytes: float) -> float:
+        return self.fma_pipes * self.lanes(elem_bytes)
+
+
+def core_from_spec(arch: Any) -> Core:
+    """Read a :class:`Core` from an ``hw.spec.ArchSpec`` (errors name the file and field)."""
+    values = {}
+    for key in CORE_KEYS:
+        minimum = 0.0 if key in ("l3_bytes", "gemm_k_extra", "spmm_nz_extra", "spmm_nz_cycles",
+                                 "tile_extra", "l3_bw", "sw_prefetch") else None
+        if key in ("kernel_efficiency", "sw_prefetch") and key not in arch:
+            continue  # optional; defaults 1.0
+        values[key] = arch.number(key, minimum=minimum, positive=minimum is None)
+    along = arch.get("gemm_vector_along", "m")
+    if along not in ("m", "n"):
+        raise ValueError(f"constants.gemm_vector_along must be one of 'm', 'n'; got {along!r}")
+    return Core(name=arch.name, gemm_vector_along=along, **values)
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelCost:
+    """Cycles of one layer, split into terms, with bytes moved off-core (L2 and beyond)."""
+
+    compute: float          # issue / pipe / latency bound of the inner loops
+    overhead: float         # per-tile and per-output-block epilogues
+    miss: float             # exposed L1-miss stalls
+    memory: float           # bandwidth time of the streams (overlapped with compute)
+    bytes_l2: float         # bytes from L2
+    bytes_dram: float       # bytes from beyond L2 (L3 or DRAM)
+
+    @property
+    def cycles(self) -> float:
+        return max(self.compute + self.overhead + self.miss, self.memory)
+
+    @property
+    def bound(self) -> str:
+        if self.memory >= self.compute + self.overhead + self.miss:
+            return "memory"
+        if self.miss > 0.5 * (self.compute + self.overhead):
+            return "latency"
+        return "compute"
+
+
+def _iteration(core: Core, n_fma: float, n_ld: float, n_other: float,
+               chained: bool = True) -> float:
+    """Cycles of one inner-loop iteration (port pressure + accumulator recurrence)."""
+    bound = max(n_fma / core.fma_pipes, n_ld / core.load_pipes,
+                (n_fma + n_ld + n_other) / core.issue_width)
+    if chained:
+        bound = max(bound, core.fma_latency)
+    return bound
+
+
+def stream_cost(core: Core, bytes_once: float, bytes_reread: float, reread_footprint: float,
+                out_bytes: float) -> tuple[float, float, float]:
+    """Bandwidth cycles and bytes (L2, beyond-L2) for a layer's streams.
+
+    ``bytes_once``: data read once (input activations); ``bytes_reread`` total bytes of a stream
+    re-read many times whose footprint is ``reread_footprint`` (weights per pixel tile), and
+    ``out_bytes`` written once. Data that fits in L2 comes from L2 after its first touch; the
+    first touch and anything larger than L2 comes from beyond L2 (L3 if it fits, else DRAM).
+    """
+    if reread_footprint <= 0.5 * core.l2_bytes:
+        far = bytes_once + min(reread_footprint, bytes_reread) + out_bytes
+        near = bytes_once + bytes_reread + out_bytes
+    else:
+        far = bytes_once + bytes_reread + out_bytes
+        near = far
+    fits_l3 = core.l3_bytes > 0 and (bytes_once + reread_footprint + out_bytes) <= core.l3_bytes
+    far_bw = core.l3_bw if fits_l3 else core.dram_bw / core.clock_hz
+    cycles = max(near / core.l2_bw, far / far_bw)
+    return cycles, near, far
+
+
+def _store_stalls(core: Core, lines: float, out_bytes: float) -> float:
+    """Stall cycles of ``lines`` L1 misses on a tensor of ``out_bytes``: output stores of the
+    CHW pixel tile (write-allocate: every output row gets a new line per tile) or, without
+    software prefetch, the first touch of each activation line. Served from L2 when the tensor
+    fits there, else from beyond L2."""
+    latency = core.l2_latency if out_bytes <= 0.5 * core.l2_bytes else core.far_latency
+    return lines * latency / core.mlp
+
+
+def gemm_cost(core: Core, m: int, n: int, k: int, elem_bytes: float = 4.0,
+              vector_along: str = "m") -> KernelCost:
+    """Dense GEMM / 1x1 conv ``(m x k) @ (k x n)`` with an ``MR x NR`` register tile.
+
+    The vector dimension (``gemm_nr`` elements) runs along ``m`` (output channels, NHWC) and the
+    broadcast dimension (``gemm_mr``) along ``n`` (pixels). Per k step: ``NR/VL`` vector weight
+    loads, ``MR`` broadcast activation values (NEON loads 4 k values per ``ld1`` and uses
+    by-lane FMAs, so ``MR/4`` loads), ``MR * NR/VL`` FMAs into independent accumulators, and
+    ``gemm_k_extra`` loop/pointer instructions. Edge tiles run the full tile (padding waste).
+    ``vector_along="n"`` puts the vector dimension along the pixels instead (this package's
+    CHW Numba kernel).
+    """
+    vl = core.lanes(elem_bytes)
+    mr, nr = core.gemm_mr, core.gemm_nr
+    vec = math.ceil(nr / vl)
+    n_fma = mr * vec
+    n_ld = vec + mr / 4.0
+    per_k = _iteration(core, n_fma, n_ld, core.gemm_k_extra)
+    if vector_along == "n":
+        tiles = math.ceil(m / mr) * math.ceil(n / nr)
+    else:
+        tiles = math.ceil(n / mr) * math.ceil(m / nr)
+    compute = tiles * k * per_k / core.kernel_efficiency
+    # epilogue per tile: bias load, clamp (2 ops), store per accumulator + setup
+    overhead = tiles * (4 * n_fma + core.tile_extra) / core.issue_width
+    w_bytes = m * k * elem_bytes
+    in_bytes = n * k * elem_bytes
+    out_bytes = m * n * elem_bytes
+    # weights (k x m, packed) re-read once per pixel row-tile; activations read once per
+    # column block of NR when the k x MR input slice stays in L1 (it does for k <= 1024).
+    memory, near, far = stream_cost(core, in_bytes, w_bytes * math.ceil(n / mr), w_bytes,
+                                    out_bytes)
+    if vector_along == "n":  # CHW: nr output rows x ceil(mr elements / line) per tile
+        store_lines = tiles * mr * math.ceil(nr * elem_bytes / core.line_bytes)
+    else:  # NHWC: mr pixel rows x ceil(nr channels / line) per tile
+        store_lines = tiles * mr * math.ceil(nr * elem_bytes / core.line_bytes)
+    miss = _store_stalls(core, store_lines, out_bytes)
+    return KernelCost(compute=compute, overhead=overhead, miss=miss, memory=memory,
+                      bytes_l2=near, bytes_dram=far)
+
+
+def spmm_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: int = 1,
+              elem_bytes: float = 4.0, mr: int | None = None) -> KernelCost:
+    """Sparse 1x1 conv (CHW): ``out (m x n) = W (m x k, sparse) @ x (k x n)``, XNNPACK-style.
+
+    Pixel tiles of ``MR`` (outer), blocks of ``nr`` output channels (inner). Per non-zero
+    block: ``MR/VL`` activation vector loads, one weight load (broadcast for ``nr = 1``, a
+    vector for ``nr > 1``), one delta load, ``MR/VL * nr`` FMAs and ``spmm_nz_extra`` other
+    instructions (pointer add, loop); the ``MR/VL * nr`` accumulators are updated once per
+    non-zero, so an iteration takes at least the accumulate latency. Per output block and tile:
+    bias broadcast, clamp, store. L1: the ``k x MR`` activation tile is reused by all output
+    channels; when it exceeds the L1 share left beside the weight stream, a non-zero's
+    activation lines miss with probability ``1 - L1_eff / tile`` and pay ``L2 latency / MLP``.
+    A partial last tile (``n % MR``) runs XNNPACK's narrower clean-up kernels (same cost per
+    vector, so it is charged in proportion).
+    """
+    mr = int(core.spmm_mr if mr is None else mr)
+    vl = core.lanes(elem_bytes)
+    full_tiles, tail = divmod(n, mr)
+    tile_fraction = full_tiles + (math.ceil(tail / vl) * vl / mr if tail else 0.0)
+    vec = max(1.0, mr / vl)
+    n_fma = vec * nr
+    n_ld = vec + 2.0  # activations, weight(s), delta
+    per_nz = _iteration(core, n_fma, n_ld, core.spmm_nz_extra)
+    n_blocks = math.ceil(m / nr)
+    compute = tile_fraction * nnz_blocks * (per_nz / core.kernel_efficiency
+                                            + core.spmm_nz_cycles)
+    overhead = tile_fraction * (n_blocks * (4.0 * n_fma + 6.0) + core.tile_extra) \
+        / core.issue_width
+    # L1 capacity misses of the k x MR activation tile
+    line = core.line_bytes
+    lines_per_row = math.ceil(mr * elem_bytes / line)
+    w_stream = nnz_blocks * (nr * elem_bytes + 4.0)
+    l1_eff = max(0.0, 0.75 * core.l1d_bytes - min(w_stream, 0.25 * core.l1d_bytes))
+    tile_bytes = k * lines_per_row * line
+    p_miss = 0.0 if tile_bytes <= l1_eff else 1.0 - l1_eff / tile_bytes
+    miss = tile_fraction * nnz_blocks * lines_per_row * p_miss * core.l2_latency / core.mlp
+    in_bytes = k * n * elem_bytes
+    out_bytes = m * n * elem_bytes
+    miss += _store_stalls(core, math.ceil(n / mr) * m * lines_per_row, out_bytes)
+    if not core.sw_prefetch:
+        # without prefetch the first touch of each activation line of a tile is exposed
+        miss += _store_stalls(core, math.ceil(n / mr) * k * lines_per_row, in_bytes)
+    memory, near, far = stream_cost(core, in_bytes, w_stream * math.ceil(n / mr), w_stream,
+                                    out_bytes)
+    return KernelCost(compute=compute, overhead=overhead, miss=miss, memory=memory,
+                      bytes_l2=near, bytes_dram=far)
+
+
+def dwconv_cost(core: Core, channels: int, out_pixels: int, in_pixels: int, kernel_size: int,
+                layout: str, elem_bytes: float = 4.0) -> KernelCost:
+    """Depthwise ``kernel_size`` x ``kernel_size`` convolution.
+
+    ``layout="nhwc"`` (XNNPACK ``f32-dwconv`` up-VLxK^2): per output vector of VL channels,
+    K^2 input loads, K^2 weight loads and K^2 FMAs, a bias load, clamp and store; the K^2 input
+    row pointers are loaded once per pixel. ``layout="chw"`` (``f32-dwconv2d-chw``, the sparse
+    pipeline): per output vector of VL pixels, K row loads, 2(K-1)... shifted copies (``ext``)
+    and K^2 FMAs with weights held in registers, clamp and store.
+    """
+    vl = core.lanes(elem_bytes)
+    kk = kernel_size * kernel_size
+    if layout == "nhwc":
+        vectors = out_pixels * math.ceil(channels / vl)
+        per_vec = _iteration(core, kk, 2 * kk + 1, 4, chained=False)
+        per_pixel = (kk + 4) / core.issue_width
+        compute = (vectors * per_vec + out_pixels * per_pixel) / core.kernel_efficiency
+    elif layout == "chw":
+        vectors = channels * math.ceil(out_pixels / vl)
+        per_vec = _iteration(core, kk, kernel_size, 2 * (kernel_size - 1) * kernel_size + 5,
+                             chained=False)
+        compute = vectors * per_vec / core.kernel_efficiency
+    else:
+        raise ValueError(f"layout must be one of 'nhwc', 'chw'; got {layout!r}")
+    in_bytes = channels * in_pixels * elem_bytes
+    out_bytes = channels * out_pixels * elem_bytes
+    memory, near, far = stream_cost(core, in_bytes, kk * channels * elem_bytes,
+                                    kk * channels * elem_bytes, out_bytes)
+    return KernelCost(compute=compute, overhead=0.0, miss=0.0, memory=memory, bytes_l2=near,
+                      bytes_dram=far)

@@ -1,0 +1,293 @@
+"""Real dense and sparse 1x1-convolution kernels (Numba) with XNNPACK's blocking.
+
+Public wrappers around :mod:`hw.arm._kernels`: encode a weight matrix into XNNPACK's sparse
+format (:func:`encode_sparse`), run the dense register-tiled kernel (:func:`conv1x1_dense`) or
+the sparse pixel-tiled kernel (:func:`conv1x1_sparse`), draw random sparse weights with an exact
+number of zero blocks (:func:`random_sparse_weights`) and time a kernel robustly on a shared
+machine (:func:`time_call`).
+
+Layout: activations CHW, ``x`` of shape ``(Cin, HW)``; weights ``(Cout, Cin)``; the result is
+``W @ x + bias[:, None]`` of shape ``(Cout, HW)``.
+
+Reference: E. Elsen, M. Dukhan, T. Gale, K. Simonyan, "Fast Sparse ConvNets", CVPR 2020
+(XNNPACK ``src/f32-spmm``: MR pixels x NR output channels, per-non-zero pointer deltas).
+
+Examples
+--------
+>>> import numpy as np
+>>> from hw.arm.kernels import random_sparse_weights, encode_sparse, conv1x1_sparse
+>>> w = random_sparse_weights(8, 6, 0.5, random_state=0)
+>>> x = np.arange(6 * 5, dtype=float).reshape(6, 5)
+>>> sw = encode_sparse(w, block=2)
+>>> np.allclose(conv1x1_sparse(sw, x, mr=4), w @ x)
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from workbench._rng import check_random_state
+from workbench._validation import as_float_array, check_int, check_scalar, error
+
+__all__ = ["SparseWeights", "encode_sparse", "conv1x1_dense", "conv1x1_sparse",
+           "conv1x1_csr_untiled", "random_sparse_weights", "time_call"]
+
+_BLOCKS = (1, 2, 4)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SparseWeights:
+    """A ``(Cout, Cin)`` weight matrix in XNNPACK's blocked sparse encoding.
+
+    Attributes
+    ----------
+    shape : (int, int)
+        ``(Cout, Cin)``.
+    block : int
+        Output channels per block (NR = 1, 2 or 4); a remainder of ``Cout % block`` rows is
+        stored as 1-row clean-up blocks, as XNNPACK does.
+    values : array of shape (n_stored,)
+        Per non-zero block, its ``block_size`` weights (explicit zeros inside a kept block).
+    rows : array of shape (n_nonzero_blocks,)
+        Input channel of each non-zero block, in processing order.
+    block_rows, block_sizes, block_nnz : arrays of shape (n_blocks,)
+        First output channel, number of output channels and number of non-zero input channels
+        of each block.
+    """
+
+    shape: tuple[int, int]
+    block: int
+    values: np.ndarray
+    rows: np.ndarray
+    block_rows: np.ndarray
+    block_sizes: np.ndarray
+    block_nnz: np.ndarray
+
+    @property
+    def n_nonzero_blocks(self) -> int:
+        """Number of (block, input-channel) pairs stored."""
+        return int(self.rows.shape[0])
+
+    @property
+    def n_stored(self) -> int:
+        """Number of stored weight values (non-zeros plus explicit zeros inside blocks)."""
+        return int(self.values.shape[0])
+
+    def to_dense(self) -> np.ndarray:
+        """Decode back to a dense ``(Cout, Cin)`` array."""
+        w = np.zeros(self.shape)
+        wp = rp = 0
+        for r0, size, nnz in zip(self.block_rows, self.block_sizes, self.block_nnz):
+            for _ in range(nnz):
+                w[r0:r0 + size, self.rows[rp]] = self.values[wp:wp + size]
+                wp += size
+                rp += 1
+        return w
+
+
+def _check_block(block: Any) -> int:
+    block = check_int(block, "block", min_value=1)
+    if block not in _BLOCKS:
+        raise error("block", f"one of {_BLOCKS}", block)
+    return block
+
+
+def encode_sparse(weights: Any, *, block: int = 1) -> SparseWeights:
+    """Encode dense weights in XNNPACK's blocked sparse format.
+
+    Parameters
+    ----------
+    weights : array-like of shape (Cout, Cin)
+        Dense weights; zeros are dropped (per block: an input channel is kept for a block of
+        ``block`` output channels when any of its ``block`` weights is non-zero).
+    block : {1, 2, 4}, default 1
+        Output channels per block (XNNPACK's NR; 4 also matches SparseByteNN's 4-channel
+        groups and MNN's ``sparseBlockOC = 4``).
+
+    Returns
+    -------
+    SparseWeights
+    """
+    w = as_float_array(weights, name="weights", ndim=2)
+    block = _check_block(block)
+    cout, cin = w.shape
+    block_rows, block_sizes, block_nnz, rows, values = [], [], [], [], []
+    n_full = cout // block
+    starts = [(b * block, block) for b in range(n_full)] + \
+        [(r, 1) for r in range(n_full * block, cout)]
+    for r0, size in starts:
+        sub = w[r0:r0 + size]
+        keep = np.flatnonzero(np.any(sub != 0.0, axis=0))
+        block_rows.append(r0)
+        block_sizes.append(size)
+        block_nnz.append(keep.size)
+        rows.append(keep)
+        values.append(sub[:, keep].T.ravel())
+    as_i = lambda seq: np.ascontiguousarray(seq, dtype=np.int64)  # noqa: E731
+    return SparseWeights(
+        shape=(cout, cin), block=block,
+        values=np.ascontiguousarray(np.concatenate(values) if values else np.zeros(0)),
+        rows=as_i(np.concatenate(rows) if rows else []),
+        block_rows=as_i(block_rows), block_sizes=as_i(block_sizes), block_nnz=as_i(block_nnz))
+
+
+def _check_x(x: Any, cin: int) -> np.ndarray:
+    return as_float_array(x, name="x", ndim=2, shape=(cin, None))
+
+
+def _check_bias(bias: Any, cout: int) -> np.ndarray:
+    if bias is None:
+        return np.zeros(cout)
+    return as_float_array(bias, name="bias", ndim=1, shape=(cout,))
+
+
+def conv1x1_dense(weights: Any, x: Any, bias: Any = None, *, mr: int = 8,
+                  nr: int = 4) -> np.ndarray:
+    """Dense 1x1 convolution in CHW layout with an ``nr x mr`` register tile.
+
+    Parameters
+    ----------
+    weights : array-like of shape (Cout, Cin)
+    x : array-like of shape (Cin, HW)
+    bias : array-like of shape (Cout,), optional
+    mr : int, default 8
+        Pixels per tile.
+    nr : int, default 4
+        Output channels per tile.
+
+    Returns
+    -------
+    ndarray of shape (Cout, HW)
+        ``weights @ x + bias[:, None]``.
+    """
+    w = as_float_array(weights, name="weights", ndim=2)
+    xx = _check_x(x, w.shape[1])
+    b = _check_bias(bias, w.shape[0])
+    mr = check_int(mr, "mr", min_value=1)
+    nr = check_int(nr, "nr", min_value=1)
+    from ._kernels import _conv1x1_dense_chw
+
+    out = np.empty((w.shape[0], xx.shape[1]))
+    _conv1x1_dense_chw(w, xx, b, out, mr, nr)
+    return out
+
+
+def _spmm_args(sw: SparseWeights, hw: int) -> tuple[np.ndarray, int]:
+    """Pointer deltas (elements) between consecutive non-zero rows, XNNPACK style."""
+    offsets = sw.rows * hw
+    if offsets.size == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    deltas = np.empty_like(offsets)
+    deltas[:-1] = np.diff(offsets)
+    deltas[-1] = 0
+    return deltas, int(offsets[0])
+
+
+def conv1x1_sparse(sparse_weights: SparseWeights, x: Any, bias: Any = None, *,
+                   mr: int = 16) -> np.ndarray:
+    """Sparse 1x1 convolution (SpMM) with XNNPACK's pixel tiling and pointer deltas.
+
+    Parameters
+    ----------
+    sparse_weights : SparseWeights
+        From :func:`encode_sparse`.
+    x : array-like of shape (Cin, HW)
+    bias : array-like of shape (Cout,), optional
+    mr : int, default 16
+        Pixels per tile (XNNPACK MR: 4-32).
+
+    Returns
+    -------
+    ndarray of shape (Cout, HW)
+    """
+    if not isinstance(sparse_weights, SparseWeights):
+        raise error("sparse_weights", "a SparseWeights (see encode_sparse)",
+                    type(sparse_weights).__name__, kind=TypeError, raw=True)
+    cout, cin = sparse_weights.shape
+    xx = _check_x(x, cin)
+    b = _check_bias(bias, cout)
+    mr = check_int(mr, "mr", min_value=1)
+    from ._kernels import _spmm_chw
+
+    hw = xx.shape[1]
+    deltas, first = _spmm_args(sparse_weights, hw)
+    out = np.empty((cout, hw))
+    _spmm_chw(sparse_weights.values, deltas, sparse_weights.block_rows,
+              sparse_weights.block_sizes, sparse_weights.block_nnz, b, xx.ravel(),
+              np.int64(first), np.int64(hw), out, mr)
+    return out
+
+
+def conv1x1_csr_untiled(weights: Any, x: Any, bias: Any = None) -> np.ndarray:
+    """Plain CSR SpMM without pixel tiling (output channel outermost): the untiled baseline."""
+    w = as_float_array(weights, name="weights", ndim=2)
+    xx = _check_x(x, w.shape[1])
+    b = _check_bias(bias, w.shape[0])
+    from ._kernels import _spmm_csr_rowwise
+
+    nz = w != 0.0
+    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int64)
+    rows, cols = np.nonzero(nz)
+    out = np.empty((w.shape[0], xx.shape[1]))
+    _spmm_csr_rowwise(indptr, cols.astype(np.int64), np.ascontiguousarray(w[rows, cols]), b,
+                      xx, out)
+    return out
+
+
+def random_sparse_weights(cout: int, cin: int, sparsity: float, *, block: int = 1,
+                          random_state: Any = None) -> np.ndarray:
+    """Random ``(Cout, Cin)`` weights with exactly ``round(sparsity * n_blocks)`` zero blocks.
+
+    Blocks are ``block`` consecutive output channels x 1 input channel (the XNNPACK NR / the
+    SparseByteNN group); a remainder of ``Cout % block`` rows is pruned element-wise. Non-zero
+    values are standard normal.
+    """
+    cout = check_int(cout, "cout", min_value=1)
+    cin = check_int(cin, "cin", min_value=1)
+    sparsity = check_scalar(sparsity, "sparsity", min_value=0.0, max_value=1.0)
+    block = _check_block(block)
+    rng = check_random_state(random_state)
+    w = rng.standard_normal((cout, cin))
+    w[w == 0.0] = 1.0  # a drawn exact zero would change the count
+    n_full = cout // block
+    if n_full:
+        n_blocks = n_full * cin
+        n_zero = int(round(sparsity * n_blocks))
+        mask = np.ones(n_blocks, dtype=bool)
+        mask[rng.choice(n_blocks, size=n_zero, replace=False)] = False
+        mask = np.repeat(mask.reshape(n_full, cin), block, axis=0)
+        w[:n_full * block] *= mask
+    rem = cout - n_full * block
+    if rem:
+        n = rem * cin
+        mask = np.ones(n, dtype=bool)
+        mask[rng.choice(n, size=int(round(sparsity * n)), replace=False)] = False
+        w[n_full * block:] *= mask.reshape(rem, cin)
+    return w
+
+
+def time_call(fn: Callable[[], Any], *, repeat: int = 5, min_time: float = 0.02) -> float:
+    """Seconds per call: minimum over ``repeat`` batches of per-thread CPU time.
+
+    Per-thread CPU time (``time.thread_time``) is used because the machine is shared (wall
+    clock was 3-4x noisy, see the hw reference note, Sec. 6.2); each batch runs the call enough
+    times to last about ``min_time`` seconds.
+    """
+    repeat = check_int(repeat, "repeat", min_value=1)
+    fn()  # warm-up / JIT
+    t0 = time.thread_time()
+    fn()
+    one = max(time.thread_time() - t0, 1e-6)
+    n = max(1, int(min_time / one))
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.thread_time() - t0) / n)
+    return float(best)
