@@ -36,3 +36,18 @@ def mlp_action(params: np.ndarray, obs: np.ndarray, sizes: list[int], low: float
             new.append(np.tanh(acc) if layer < len(sizes) - 2 else acc)
         h = new
     return np.array([low + 0.5 * (np.tanh(v) + 1.0) * (high - low) for v in h])
+
+
+def ars_step(theta: np.ndarray, deltas: np.ndarray, score, noise: float, lr: float,
+             top: int) -> np.ndarray:
+    """One ARS V1-t update (Mania, Guy & Recht 2018, Algorithm 1), written out direction by
+    direction."""
+    r_plus = [float(score((theta + noise * d)[None])[0]) for d in deltas]
+    r_minus = [float(score((theta - noise * d)[None])[0]) for d in deltas]
+    ranked = sorted(range(len(deltas)), key=lambda k: -max(r_plus[k], r_minus[k]))[:top]
+    used = [r_plus[k] for k in ranked] + [r_minus[k] for k in ranked]
+    sigma = float(np.std(used)) or 1.0
+    update = np.zeros_like(theta)
+    for k in ranked:
+        update += (r_plus[k] - r_minus[k]) * deltas[k]
+    return theta + lr / (top * sigma) * update

@@ -80,6 +80,11 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
     ``act_fn(obs (n_obs,)) -> action`` or None for uniform random actions in the action box.
     Resets on termination or truncation; each ``env.step`` is one counted step.
     """
+    from ._env import _check_box
+
+    _check_box(env.observation_space, "env.observation_space")
+    _check_box(env.action_space, "env.action_space")
+    n_steps = check_int(n_steps, "n_steps", min_value=0)
     obs_l, act_l, nxt_l = [], [], []
     obs, _ = env.reset(seed=seed)
     low, high = env.action_space.low.astype(np.float64), env.action_space.high.astype(np.float64)
@@ -92,7 +97,11 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
         counted += 1
         obs_l.append(o)
         act_l.append(a)
-        nxt_l.append(np.asarray(nxt, dtype=np.float64))
+        nxt = np.asarray(nxt, dtype=np.float64)
+        if not np.isfinite(nxt).all():
+            raise ValueError(f"observation must be finite; got {nxt!r} from env.step at "
+                             f"step {counted}")
+        nxt_l.append(nxt)
         obs = nxt
         if terminated or truncated:
             obs, _ = env.reset()
