@@ -23,7 +23,7 @@ Examples
 --------
 >>> import hw
 >>> r = hw.estimate("h200", hw.Gemm(4096, 4096, 4096, dtype="bf16"), "2:4")
->>> sorted(r.to_dict())[:4]
+>>> sorted(r.totals())[:4]
 ['arch', 'bytes_moved', 'cycles', 'dense_time_s']
 >>> r.layers.columns[:3].tolist()
 ['layer', 'pass', 'm']

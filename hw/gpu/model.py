@@ -3,8 +3,8 @@
 For one GEMM ``Y (m x n) = W (m x k) @ X (k x n)`` with ``b`` bytes per element
 (``hw_models.md`` 2.5)::
 
-    waves   = ceil(ceil(m/TM) * ceil(n/TN) / SMs)          wave quantization
-    q       = ceil(m/TM) * ceil(n/TN) / (waves * SMs)       (fraction of SM-slots used)
+    tiles   = ceil(m/TM) * ceil(n/TN) * s                   output tiles x split-K factor s
+    q       = tiles / (ceil(tiles / SMs) * SMs)             wave quantization (best s <= 16)
     T_dense  = max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW)) + t_d
     T_sparse = max(2mnk / (eta_s * 2P * q), b (r mk + kn + mn) / (beta_s * BW)) + t_s
 
@@ -76,8 +76,18 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
     m, n, k = (np.asarray(v, dtype=np.float64) for v in (m, n, k))
     b = DTYPE_BYTES[dtype]
     tiles = np.ceil(m / p["tile_m"]) * np.ceil(n / p["tile_n"])
-    waves = np.ceil(tiles / p["n_sms"])
-    q = tiles / (waves * p["n_sms"])
+    # wave quantization; a library splits the reduction (split-K, s in 1..16 with chunks of at
+    # least 256) when there are too few output tiles, keeping the best SM occupancy
+    q = np.zeros_like(tiles)
+    waves = np.zeros_like(tiles)
+    for split in (1, 2, 4, 8, 16):
+        ok = (k / split >= 256) | (split == 1)
+        work = tiles * split
+        w = np.ceil(work / p["n_sms"])
+        qs = np.where(ok, work / (w * p["n_sms"]), 0.0)
+        better = qs > q
+        waves = np.where(better, w, waves)
+        q = np.maximum(q, qs)
     peak = p["peak_dense_flops_16"] * _peak_scale(dtype)
     flops = 2.0 * m * n * k
     if sparse:
@@ -145,14 +155,17 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
     for layer in workload:
         m, n, k, g = layer.gemm_shape()
         copies = g * layer.count
-        shapes = {"forward": (m, n, k), "backward_data": (k, n, m), "weight_grad": (m, k, n)}
+        ksq = getattr(layer, "kernel_size", 1) ** 2  # transposed convolution for dX
+        shapes = {"forward": (m, n, k), "backward_data": (k // ksq, n, m * ksq),
+                  "weight_grad": (m, k, n)}
         for ps in passes:
             if ps == "backward_data" and not layer.input_grad:
                 continue
             pm, pn, pk = shapes[ps]
             sp = layer.sparse and ps in sparse_passes
             if sp:
-                sparsity.check_reduction(pk, what=f"layer {layer.name!r} ({ps} pass)")
+                red = m if ps == "backward_data" else pk
+                sparsity.check_reduction(red, what=f"layer {layer.name!r} ({ps} pass)")
             res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend)
             t = float(res["time_s"]) * copies
             macs = float(pm * pn * pk * copies)
