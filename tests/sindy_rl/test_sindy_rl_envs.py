@@ -74,7 +74,7 @@ def test_pendulum_numpy_copy_matches_gymnasium():
         np.testing.assert_allclose(r_np[0], r, atol=1e-5)  # gymnasium mixes float32 u
         np.testing.assert_allclose(sr._tasks.pendulum_reward(task.observe(state), a), -(
             np.arctan2(obs[1], obs[0]) ** 2 + 0.1 * obs[2] ** 2 + 0.001 * np.clip(a, -2, 2)[0, 0]
-            ** 2), atol=1e-5)
+            ** 2), atol=1e-4)  # obs are float32 in gymnasium
 
 
 def test_surrogate_env_passes_check_env_and_is_deterministic():
