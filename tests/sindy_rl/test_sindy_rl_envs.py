@@ -71,7 +71,7 @@ def test_pendulum_numpy_copy_matches_gymnasium():
         obs, r, *_ = env.step(a[0].astype(np.float32))
         state, r_np = task.step_states(state, a.astype(np.float32).astype(np.float64))
         np.testing.assert_allclose(task.observe(state)[0], obs, atol=1e-5)
-        np.testing.assert_allclose(r_np[0], r, atol=1e-5)  # gymnasium mixes float32 u
+        np.testing.assert_allclose(r_np[0], r, rtol=1e-5)  # float32 rounding in gymnasium
         np.testing.assert_allclose(sr._tasks.pendulum_reward(task.observe(state), a), -(
             np.arctan2(obs[1], obs[0]) ** 2 + 0.1 * obs[2] ** 2 + 0.001 * np.clip(a, -2, 2)[0, 0]
             ** 2), atol=1e-4)  # obs are float32 in gymnasium
