@@ -72,6 +72,9 @@ class OTResult(Result):
         Objective evaluations in line searches (0 for Sinkhorn).
     n_fallback : int
         Newton steps rejected and replaced by Sinkhorn iterations.
+    n_direct : int
+        Newton systems solved by sparse LU because CG did not reach ``cg_tol`` within
+        ``max_cg_iter`` (near-singular sparsified Hessian at small ``reg``).
     density : float
         Final fraction of plan entries kept in the sparsified Hessian (NaN for Sinkhorn).
     plan_threshold : float
@@ -93,6 +96,7 @@ class OTResult(Result):
     n_cg_iter: int = 0
     n_line_search: int = 0
     n_fallback: int = 0
+    n_direct: int = 0
     density: float = float("nan")
     plan_threshold: float = 0.0
 
@@ -227,6 +231,25 @@ def _threshold_from_hist(hist, hist_mass, lo, width, k_target, mass_drop):
     return lo + (nb - 1 - idx) * width
 
 
+def _direct_solve(indptr, indices, data, dr, dc, r_f, r_g, d_f, d_g):
+    """Sparse LU solve of ``[[diag(dr), S], [S^T, diag(dc)]] d = r`` (SuperLU via SciPy).
+
+    A relative ``1e-13`` is added to the diagonal so a block with no dropped entry (singular
+    along ``(1, -1)``; the right-hand side is consistent) still factorises.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    n, m = dr.shape[0], dc.shape[0]
+    S = sp.csr_matrix((data, indices, indptr), shape=(n, m))
+    diag = np.concatenate([dr, dc])
+    H = sp.bmat([[None, S], [S.T, None]], format="csc") + sp.diags(diag * (1.0 + 1e-13))
+    x = spsolve(H, np.concatenate([r_f, r_g]))
+    if np.all(np.isfinite(x)):
+        d_f[:] = x[:n]
+        d_g[:] = x[n:]
+
+
 def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg_tol,
               max_cg_iter, n_fallback, stall_ratio):
     from ._kernels import _line_eval, _newton_eval, _pcg, _threshold_csr
@@ -242,8 +265,9 @@ def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg
         n_sink, err = _sinkhorn_block(M, a, b, reg, f, g, P, n_sinkhorn, tol, history)
     out = dict(plan=P, f=f, g=g, n_cg_iter=0, n_line_search=0, n_fallback=0,
                density=float("nan"))
-    if err <= tol:
-        out.update(n_sinkhorn_iter=n_sink, n_newton_iter=0, err=err, converged=True,
+    if err <= tol or max_iter == 0:
+        # converged during the warm-up, or no Newton step allowed: this is plain Sinkhorn
+        out.update(n_sinkhorn_iter=n_sink, n_newton_iter=0, err=err, converged=err <= tol,
                    history=history)
         return out
 
@@ -262,7 +286,7 @@ def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg
     r_f = np.zeros(n)
     total_mass = float(a.sum())
     cg_cap = max_cg_iter if max_cg_iter is not None else max(n + m, 50)
-    n_newton = n_cg = n_ls = n_fb = 0
+    n_newton = n_cg = n_ls = n_fb = n_direct = 0
     obj_prev = -np.inf
     err_prev = np.inf
     kept = float("nan")
@@ -316,9 +340,14 @@ def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg
         kept = indptr[-1] / (n * m)
         dc = np.maximum(colsum, 1e-300)
         r_g = reg * (b - colsum)
-        cg_it, _ = _pcg(indptr, indices, data, a, dc, r_f, r_g, cg_tol, np.int64(cg_cap), d_f,
-                        d_g)
+        cg_it, cg_rel = _pcg(indptr, indices, data, a, dc, r_f, r_g, cg_tol, np.int64(cg_cap),
+                             d_f, d_g)
         n_cg += int(cg_it)
+        if not cg_rel <= cg_tol:
+            # CG stalled (near-singular system: weakly coupled blocks of the plan at small
+            # reg): solve the sparse system directly instead
+            n_direct += 1
+            _direct_solve(indptr, indices, data, a, dc, r_f, r_g, d_f, d_g)
         slope = float(r_g @ d_g) / reg
         accepted = False
         if slope > 0 and np.isfinite(slope):
@@ -354,7 +383,7 @@ def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg
             break
     out.update(n_sinkhorn_iter=n_sink, n_newton_iter=n_newton, err=err, converged=converged,
                history=history, n_cg_iter=n_cg, n_line_search=n_ls, n_fallback=n_fb,
-               density=kept)
+               density=kept, n_direct=n_direct)
     return out
 
 
@@ -363,7 +392,7 @@ def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg
 # ------------------------------------------------------------------------------------------------
 def _finish(core: dict, a, b, M, reg, *, method, tol, plan_format, sparse_threshold, warn,
             advice, keep_a, keep_b, a_full, b_full, M_full) -> OTResult:
-    from ._kernels import _plan_csr
+    from ._kernels import _plan_csr, _threshold_csr
 
     f, g = core["f"], core["g"]
     n_full, m_full = M_full.shape
@@ -413,7 +442,7 @@ def _finish(core: dict, a, b, M, reg, *, method, tol, plan_format, sparse_thresh
         converged=converged, history=core["history"].as_dict(), method=method, reg=reg,
         tol=tol, n_cg_iter=int(core.get("n_cg_iter", 0)),
         n_line_search=int(core.get("n_line_search", 0)),
-        n_fallback=int(core.get("n_fallback", 0)),
+        n_fallback=int(core.get("n_fallback", 0)), n_direct=int(core.get("n_direct", 0)),
         density=float(core.get("density", float("nan"))), plan_threshold=float(threshold))
 
 
@@ -518,7 +547,9 @@ def sinkhorn_newton_sparse(a, b, M, reg, *, tol: float = 1e-9, max_iter: int = 5
        least ``ceil(density * n * m)`` entries (the paper's rule; both given = union); the
        resulting matrix is symmetric and diagonally dominant, hence positive semi-definite;
     3. Jacobi-preconditioned conjugate gradient on the sparsified system to relative residual
-       ``cg_tol``;
+       ``cg_tol``; when CG does not get there within ``max_cg_iter`` iterations (at small ``reg``
+       the kept entries form weakly coupled blocks and the system is nearly singular) the sparse
+       system is solved by LU (SciPy's SuperLU) instead;
     4. a line search from step 1 on ``phi(t) = L(z + t dz)``, evaluated from the stored plan
        without new exponentials of the cost: accept on Armijo's condition (``c = 1e-4``) or when
        ``phi'(t) >= -(1 - 2c) phi'(0)`` (the same condition for the local quadratic model, immune
