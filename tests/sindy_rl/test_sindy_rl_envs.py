@@ -65,8 +65,8 @@ def test_pendulum_numpy_copy_matches_gymnasium():
     env = gym.make("Pendulum-v1")
     rng = np.random.default_rng(0)
     obs, _ = env.reset(seed=7)
-    state = env.unwrapped.state.copy()[None]
     for _ in range(200):
+        state = env.unwrapped.state.copy()[None]  # one-step comparison from the same state
         a = rng.uniform(-2.5, 2.5, (1, 1))
         obs, r, *_ = env.step(a[0].astype(np.float32))
         state, r_np = task.step_states(state, a.astype(np.float32).astype(np.float64))
