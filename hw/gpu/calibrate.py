@@ -106,6 +106,14 @@ def validate(table=None, *, arch="h200", params=None, holdout_n: int = 1024):
     sign_ok = np.sign(out["pred_speedup"] - 1) == np.sign(out["speedup"] - 1)
     from scipy.stats import spearmanr
 
+    from hw.gpu.model import gpu_params
+
+    # torch's public path: per-call host floor (t_host_torch_sparse, a measured median)
+    host = gpu_params(arch)["t_host_torch_sparse"]
+    out["pred_torch_speedup"] = d / np.maximum(s, host)
+    out["torch_speedup"] = out["dense_s"] / out["torch_sparse_s"]
+    torch_sign = np.sign(out["pred_torch_speedup"] - 1) == np.sign(out["torch_speedup"] - 1)
+
     summary = {
         "n_fit": int((out["split"] == "fit").sum()), "n_validate": int(len(val)),
         "median_err_speedup_validate": float(val["err_speedup"].median()),
@@ -115,6 +123,7 @@ def validate(table=None, *, arch="h200", params=None, holdout_n: int = 1024):
         "sign_agreement_all": float(sign_ok.mean()),
         "spearman_speedup": float(spearmanr(out["pred_speedup"], out["speedup"])[0]),
         "n_small": int(len(small)),
+        "sign_agreement_torch_path": float(torch_sign.mean()),
         **{f"param_{k}": v for k, v in params.items()},
     }
     return summary, out
