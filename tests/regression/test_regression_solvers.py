@@ -125,3 +125,16 @@ def test_dispatch_lists_methods():
     with pytest.raises(ValueError, match="method must be one of 'lasso'"):
         sparse_regression(X, y, "lars")
     assert sparse_regression(X, y, "lasso", alpha=0.1).coef.shape == (10,)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "cumsum"])
+def test_gram_and_residual_kernels_agree(family):
+    X, y, _ = make_design(family, 80, 30, 4, random_state=14)
+    alpha = 0.05 * alpha_max(X, y)
+    a = lasso(X, y, alpha, tol=1e-12, max_iter=100000, precompute=True)
+    b = lasso(X, y, alpha, tol=1e-12, max_iter=100000, precompute=False)
+    np.testing.assert_allclose(a.coef, b.coef, atol=1e-9)
+    np.testing.assert_allclose(a.dual_gap, b.dual_gap, atol=1e-10)
+    pa = lasso_path(X, y, n_alphas=8, tol=1e-10, max_iter=100000, precompute=True)
+    pb = lasso_path(X, y, n_alphas=8, tol=1e-10, max_iter=100000, precompute=False)
+    np.testing.assert_allclose(pa.coefs, pb.coefs, atol=1e-7)

@@ -28,7 +28,8 @@ __all__ = [
 # ----------------------------------------------------------------------------- results
 @result_class
 class LassoResult(Result):
-    """Lasso fit: ``coef`` (d,), ``alpha``, ``n_iter`` (full passes), ``dual_gap`` (objective
+    """Lasso fit: ``coef`` (d,), ``alpha``, ``n_iter`` (coordinate passes, full or over the
+    active set), ``dual_gap`` (objective
     units), ``converged`` (gap <= tol * ||y||^2 / N)."""
 
     coef: np.ndarray
@@ -95,6 +96,24 @@ def _transpose(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X.T)
 
 
+def _path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, w0: np.ndarray, max_iter: int,
+          tol: float, precompute: Any = "auto"):
+    """Run the residual kernel, or the Gram kernel when ``precompute`` (``"auto"``: N > d)."""
+    n, d = X.shape
+    use_gram = (n > d) if precompute == "auto" else bool(precompute)
+    if use_gram:
+        G = np.ascontiguousarray(X.T @ X)
+        xty = np.ascontiguousarray(X.T @ y)
+        return K._lasso_path_gram(G, xty, float(y @ y), n, alphas, w0, max_iter, tol)
+    return K._lasso_path(_transpose(X), y, alphas, w0, max_iter, tol)
+
+
+def _check_precompute(precompute: Any) -> Any:
+    if precompute not in ("auto", True, False):
+        raise error("precompute", "'auto', True or False", precompute)
+    return precompute
+
+
 def alpha_max(X: Any, y: Any) -> float:
     """Smallest alpha with an all-zero Lasso solution, ``max_j |x_j^T y| / N``."""
     X, y = check_xy(X, y)
@@ -103,7 +122,7 @@ def alpha_max(X: Any, y: Any) -> float:
 
 # ----------------------------------------------------------------------------- Lasso
 def lasso(X: Any, y: Any, alpha: float, *, tol: float = 1e-4, max_iter: int = 1000,
-          coef_init: Any = None) -> LassoResult:
+          coef_init: Any = None, precompute: Any = "auto") -> LassoResult:
     """Lasso by cyclic coordinate descent with active-set cycling.
 
     .. math:: \\min_w \\frac{1}{2N}\\|y - Xw\\|_2^2 + \\alpha \\|w\\|_1
@@ -120,9 +139,12 @@ def lasso(X: Any, y: Any, alpha: float, *, tol: float = 1e-4, max_iter: int = 10
         Regularisation, ``>= 0``.
     tol : float, default 1e-4
     max_iter : int, default 1000
-        Maximum number of full coordinate passes.
+        Maximum number of coordinate passes (full passes and active-set passes together).
     coef_init : array of shape (n_features,), optional
         Warm start.
+    precompute : {"auto", True, False}, default "auto"
+        Use the Gram matrix ``X^T X`` (O(d) per coordinate update instead of O(N));
+        ``"auto"`` does so when ``n_samples > n_features``, as scikit-learn.
 
     Returns
     -------
@@ -143,7 +165,8 @@ def lasso(X: Any, y: Any, alpha: float, *, tol: float = 1e-4, max_iter: int = 10
     d = X.shape[1]
     w = np.zeros(d) if coef_init is None else \
         as_float_array(coef_init, name="coef_init", ndim=1, shape=(d,), copy=True)
-    coefs, n_iter, gaps = K._lasso_path(_transpose(X), y, np.array([alpha]), w, max_iter, tol)
+    coefs, n_iter, gaps = _path(X, y, np.array([alpha]), w, max_iter, tol,
+                                _check_precompute(precompute))
     gap = float(gaps[0])
     converged = gap <= tol * float(y @ y) / X.shape[0] + 1e-300
     return LassoResult(coef=coefs[0].copy(), alpha=alpha, n_iter=int(n_iter[0]), dual_gap=gap,
@@ -158,11 +181,13 @@ def _alpha_grid(X: np.ndarray, y: np.ndarray, n_alphas: int, eps: float) -> np.n
 
 
 def lasso_path(X: Any, y: Any, *, alphas: Any = None, n_alphas: int = 100, eps: float = 1e-3,
-               tol: float = 1e-4, max_iter: int = 1000) -> LassoPathResult:
+               tol: float = 1e-4, max_iter: int = 1000, precompute: Any = "auto"
+               ) -> LassoPathResult:
     """Lasso over a decreasing grid of alphas, each fit warm-started from the previous one.
 
     The default grid is ``n_alphas`` log-spaced values from ``alpha_max = max|X^T y|/N`` down to
-    ``eps * alpha_max`` (scikit-learn's ``lasso_path`` grid).
+    ``eps * alpha_max`` (scikit-learn's ``lasso_path`` grid). ``precompute`` as in
+    :func:`lasso`.
 
     Examples
     --------
@@ -183,8 +208,8 @@ def lasso_path(X: Any, y: Any, *, alphas: Any = None, n_alphas: int = 100, eps: 
     else:
         alphas = as_float_array(alphas, name="alphas", ndim=1, nonnegative=True)
         alphas = np.sort(alphas)[::-1].copy()
-    coefs, n_iter, gaps = K._lasso_path(_transpose(X), y, alphas, np.zeros(X.shape[1]),
-                                        max_iter, tol)
+    coefs, n_iter, gaps = _path(X, y, alphas, np.zeros(X.shape[1]), max_iter, tol,
+                                _check_precompute(precompute))
     return LassoPathResult(alphas=alphas, coefs=coefs, n_iter=n_iter, dual_gaps=gaps)
 
 
@@ -230,13 +255,12 @@ def lasso_cv(X: Any, y: Any, *, n_alphas: int = 30, eps: float = 1e-3, cv: int =
     for test in _folds(n, cv, rng):
         train = np.setdiff1d(np.arange(n), test)
         Xtr = X[train]
-        coefs, _, _ = K._lasso_path(_transpose(Xtr), np.ascontiguousarray(y[train]), alphas,
-                                    np.zeros(X.shape[1]), max_iter, tol)
+        coefs, _, _ = _path(np.ascontiguousarray(Xtr), np.ascontiguousarray(y[train]), alphas,
+                            np.zeros(X.shape[1]), max_iter, tol)
         resid = y[test][None, :] - coefs @ X[test].T
         mse += np.sum(resid**2, axis=1)
     mse /= n
-    coefs, n_iter, gaps = K._lasso_path(_transpose(X), y, alphas, np.zeros(X.shape[1]),
-                                        max_iter, tol)
+    coefs, n_iter, gaps = _path(X, y, alphas, np.zeros(X.shape[1]), max_iter, tol)
     best = int(np.argmin(mse))
     return LassoPathResult(alphas=alphas, coefs=coefs, n_iter=n_iter, dual_gaps=gaps,
                            cv_mse=mse, alpha=float(alphas[best]))

@@ -18,10 +18,8 @@ from workbench._numba import kernel
 
 @kernel
 def _dot(a, b):
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += a[i] * b[i]
-    return s
+    """Inner product of two contiguous float64 vectors (BLAS ddot through np.dot)."""
+    return np.dot(a, b)
 
 
 @kernel
@@ -92,7 +90,8 @@ def _cd_lasso(Xt, y, alpha, w, r, col_sq, max_iter, tol):
     ``w`` (d,) and the residual ``r = y - X w`` (N,) are updated in place. A full pass over all
     coordinates is followed by passes over the nonzero coordinates only until they settle; the
     loop ends when the duality gap (checked after each full pass) is below ``tol * ||y||^2``,
-    as in scikit-learn. Returns ``(n_full_passes, gap / N)``.
+    as in scikit-learn (and every 10th full pass). ``max_iter`` bounds the total number of passes
+    (full and active-set). Returns ``(n_passes, gap / N)``.
     """
     d = Xt.shape[0]
     n = y.shape[0]
@@ -101,13 +100,18 @@ def _cd_lasso(Xt, y, alpha, w, r, col_sq, max_iter, tol):
     all_idx = np.arange(d)
     active = np.empty(d, dtype=np.int64)
     gap = np.inf
+    converged = False
     n_iter = 0
-    for it in range(max_iter):
-        n_iter = it + 1
+    n_pass = 0
+    while n_pass < max_iter:
+        n_pass += 1
+        n_iter += 1
         max_dw, max_w = _cd_sweep(Xt, r, w, col_sq, alpha_n, all_idx, d)
-        if max_w == 0.0 or max_dw <= tol * max_w or it == max_iter - 1:
+        if (max_w == 0.0 or max_dw <= tol * max_w or n_pass >= max_iter
+                or n_iter % 10 == 0):
             gap = _lasso_gap(Xt, y, r, w, alpha_n)
             if gap <= tol_scaled:
+                converged = True
                 break
         n_active = 0
         for j in range(d):
@@ -116,13 +120,14 @@ def _cd_lasso(Xt, y, alpha, w, r, col_sq, max_iter, tol):
                 n_active += 1
         if n_active == 0:
             continue
-        for inner in range(10 * max_iter):
+        while n_pass < max_iter:
+            n_pass += 1
             max_dw, max_w = _cd_sweep(Xt, r, w, col_sq, alpha_n, active, n_active)
-            if max_w == 0.0 or max_dw <= 0.1 * tol * max_w:
+            if max_w == 0.0 or max_dw <= tol * max_w:
                 break
-    if gap == np.inf:
+    if not converged:
         gap = _lasso_gap(Xt, y, r, w, alpha_n)
-    return n_iter, gap / n
+    return n_pass, gap / n
 
 
 @kernel
@@ -146,6 +151,124 @@ def _lasso_path(Xt, y, alphas, w0, max_iter, tol):
     gaps = np.zeros(n_alphas)
     for a in range(n_alphas):
         it, gap = _cd_lasso(Xt, y, alphas[a], w, r, col_sq, max_iter, tol)
+        coefs[a] = w
+        n_iters[a] = it
+        gaps[a] = gap
+    return coefs, n_iters, gaps
+
+
+@kernel
+def _gram_sweep(G, q, w, col_sq, alpha_n, index, n_index):
+    """Coordinate pass using the Gram matrix: ``q = X^T r`` is kept up to date in O(d) per
+    change. Returns (max |dw|, max |w|)."""
+    d = G.shape[0]
+    max_dw = 0.0
+    max_w = 0.0
+    for jj in range(n_index):
+        j = index[jj]
+        cj = col_sq[j]
+        if cj == 0.0:
+            continue
+        w_old = w[j]
+        rho = q[j] + cj * w_old
+        w_new = _soft(rho, alpha_n) / cj
+        if w_new != w_old:
+            delta = w_new - w_old
+            gj = G[j]
+            for i in range(d):
+                q[i] -= delta * gj[i]
+            w[j] = w_new
+            dw = abs(delta)
+            if dw > max_dw:
+                max_dw = dw
+        aw = abs(w_new)
+        if aw > max_w:
+            max_w = aw
+    return max_dw, max_w
+
+
+@kernel
+def _gram_gap(q, w, xty, yy, alpha_n):
+    """Duality gap from ``q = X^T r``: ``||r||^2 = yy - 2 w.Xty + w.(Xty - q)``,
+    ``r.y = yy - w.Xty``."""
+    d = q.shape[0]
+    dual_norm = 0.0
+    l1 = 0.0
+    for j in range(d):
+        v = abs(q[j])
+        if v > dual_norm:
+            dual_norm = v
+        l1 += abs(w[j])
+    wxty = _dot(w, xty)
+    r_norm2 = yy - 2.0 * wxty + _dot(w, xty - q)
+    if r_norm2 < 0.0:
+        r_norm2 = 0.0
+    ry = yy - wxty
+    if dual_norm > alpha_n:
+        const = alpha_n / dual_norm
+        gap = 0.5 * (r_norm2 + r_norm2 * const * const)
+    else:
+        const = 1.0
+        gap = r_norm2
+    gap += alpha_n * l1 - const * ry
+    return gap
+
+
+@kernel
+def _cd_lasso_gram(G, xty, yy, n, alpha, w, q, col_sq, max_iter, tol):
+    """:func:`_cd_lasso` with a precomputed Gram matrix ``G = X^T X`` (used when N > d, as
+    scikit-learn's ``precompute="auto"``). Returns ``(n_passes, gap / N)``."""
+    d = G.shape[0]
+    alpha_n = alpha * n
+    tol_scaled = tol * yy
+    all_idx = np.arange(d)
+    active = np.empty(d, dtype=np.int64)
+    gap = np.inf
+    converged = False
+    n_iter = 0
+    n_pass = 0
+    while n_pass < max_iter:
+        n_pass += 1
+        n_iter += 1
+        max_dw, max_w = _gram_sweep(G, q, w, col_sq, alpha_n, all_idx, d)
+        if (max_w == 0.0 or max_dw <= tol * max_w or n_pass >= max_iter
+                or n_iter % 10 == 0):
+            gap = _gram_gap(q, w, xty, yy, alpha_n)
+            if gap <= tol_scaled:
+                converged = True
+                break
+        n_active = 0
+        for j in range(d):
+            if w[j] != 0.0:
+                active[n_active] = j
+                n_active += 1
+        if n_active == 0:
+            continue
+        while n_pass < max_iter:
+            n_pass += 1
+            max_dw, max_w = _gram_sweep(G, q, w, col_sq, alpha_n, active, n_active)
+            if max_w == 0.0 or max_dw <= tol * max_w:
+                break
+    if not converged:
+        gap = _gram_gap(q, w, xty, yy, alpha_n)
+    return n_pass, gap / n
+
+
+@kernel
+def _lasso_path_gram(G, xty, yy, n, alphas, w0, max_iter, tol):
+    """Warm-started path with a Gram matrix; same outputs as :func:`_lasso_path`."""
+    d = G.shape[0]
+    n_alphas = alphas.shape[0]
+    col_sq = np.empty(d)
+    for j in range(d):
+        col_sq[j] = G[j, j]
+    w = w0.copy()
+    q = xty - G @ w
+    coefs = np.zeros((n_alphas, d))
+    n_iters = np.zeros(n_alphas, dtype=np.int64)
+    gaps = np.zeros(n_alphas)
+    for a in range(n_alphas):
+        it, gap = _cd_lasso_gram(G, xty, yy, n, alphas[a], w, q, col_sq, max_iter, tol)
         coefs[a] = w
         n_iters[a] = it
         gaps[a] = gap
