@@ -29,7 +29,7 @@ $(VENV)/.stamp-core: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[test,torch,notebooks,dask]"
+	$(PIP) install --quiet -e ".[test,torch,dask]"
 	touch $@
 
 $(VENV)/.stamp-bench: pyproject.toml | $(PY)

@@ -42,6 +42,14 @@ def thread_env(threads: int) -> dict[str, str]:
     return {name: str(threads) for name in _THREAD_VARS}
 
 
+def _restore_environ(saved: dict[str, str]) -> None:
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
 def _init_worker(env: dict[str, str]) -> None:
     os.environ.update(env)
     _limit_loaded_pools(int(env["NUMBA_NUM_THREADS"]))
@@ -161,11 +169,18 @@ class DaskExecutor(_Base):
             self.max_workers = max(1, len(info.get("workers", {})))
         else:
             env = thread_env(threads_per_worker)
-            with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v
-                                  for k, v in env.items()}):
-                self._cluster = LocalCluster(n_workers=self.max_workers,
-                                             threads_per_worker=threads_per_worker,
-                                             processes=True, dashboard_address=None)
+            # The nanny writes its pre-spawn environment into *this* process's os.environ
+            # and never restores it; Numba then refuses to compile ("cannot set
+            # NUMBA_NUM_THREADS once threads have been launched"). Put the driver's back.
+            saved = dict(os.environ)
+            try:
+                with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v
+                                      for k, v in env.items()}):
+                    self._cluster = LocalCluster(n_workers=self.max_workers,
+                                                 threads_per_worker=threads_per_worker,
+                                                 processes=True, dashboard_address=None)
+            finally:
+                _restore_environ(saved)
             self.client = Client(self._cluster)
 
     def imap_unordered(self, fn, items):
@@ -185,9 +200,13 @@ class DaskExecutor(_Base):
                     future.cancel()
 
     def shutdown(self) -> None:
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        saved = dict(os.environ)
+        try:
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        finally:
+            _restore_environ(saved)
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()

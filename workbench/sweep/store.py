@@ -115,6 +115,9 @@ class SweepStore:
     # -- writing ----------------------------------------------------------------------------
     def prepare(self, sweep, points) -> None:
         self.points_dir.mkdir(parents=True, exist_ok=True)
+        # Half-written files of a run that was killed mid-write: never results, remove them.
+        for stale in self.points_dir.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
         _atomic_write(self.directory / "sweep.json",
                       json.dumps(sweep.to_dict(), indent=2, default=_json_default).encode())
         manifest = {"name": sweep.name, "target": sweep.target, "n_points": len(points),

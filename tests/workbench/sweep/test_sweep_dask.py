@@ -38,8 +38,10 @@ def serial_table(tmp_path_factory):
 
 
 def test_local_cluster_matches_serial(tmp_path, serial_table):
+    before = dict(os.environ)
     summary = run(_sweep(), executor="dask", max_workers=2, results_dir=tmp_path,
                   progress=False)
+    assert dict(os.environ) == before, "the driver's environment must be left as it was"
     assert summary.executor["address"] == "LocalCluster"
     assert summary.done == 12
     frame = collect(_sweep(), tmp_path)
