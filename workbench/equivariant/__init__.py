@@ -12,7 +12,12 @@ Importing this package compiles nothing; kernels compile on first call.
 from ._irreps import Irreps
 from ._so3 import (check_rotation, clebsch_gordan, random_rotation, sh_dim,
                    spherical_harmonics, wigner_D)
+from ._gates import PairGateResult, SparsePairGate, SparseTPGate, pair_features
+from ._scheduler import ThreePhaseScheduler
 from ._tp import TensorProduct, TPGradients
+from ._train import Adam, TeacherStudentResult, teacher_student
 
 __all__ = ["Irreps", "spherical_harmonics", "clebsch_gordan", "wigner_D", "random_rotation",
-           "check_rotation", "sh_dim", "TensorProduct", "TPGradients"]
+           "check_rotation", "sh_dim", "TensorProduct", "TPGradients", "SparseTPGate",
+           "SparsePairGate", "PairGateResult", "pair_features", "ThreePhaseScheduler", "Adam",
+           "TeacherStudentResult", "teacher_student"]

@@ -78,6 +78,10 @@ def _tp_uuu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
     tmp = np.empty(size)
     for b in range(nb):
         wb = b if per_sample else 0
+        xb1 = x1[b]
+        xb2 = x2[b]
+        wv = w[wb]
+        ob = out[b]
         for a in range(active.shape[0]):
             q = active[a]
             mul = p_mul1[q]
@@ -92,12 +96,12 @@ def _tp_uuu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
                 j2 = o2 + nz_j[z] * mul
                 k3 = nz_k[z] * mul
                 for u in range(mul):
-                    tmp[k3 + u] += c * x1[b, i1 + u] * x2[b, j2 + u]
+                    tmp[k3 + u] += c * xb1[i1 + u] * xb2[j2 + u]
             wo = p_woff[q]
             o3 = p_off3[q]
             for k in range(d3):
                 for u in range(mul):
-                    out[b, o3 + k * mul + u] += w[wb, wo + u] * tmp[k * mul + u]
+                    ob[o3 + k * mul + u] += wv[wo + u] * tmp[k * mul + u]
 
 
 @kernel
@@ -113,6 +117,13 @@ def _tp_uuu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
     gs = np.empty(size)
     for b in range(nb):
         wb = b if per_sample else 0
+        xb1 = x1[b]
+        xb2 = x2[b]
+        wv = w[wb]
+        gb = grad[b]
+        gxb1 = gx1[b]
+        gxb2 = gx2[b]
+        gwv = gw[wb]
         for a in range(active.shape[0]):
             q = active[a]
             mul = p_mul1[q]
@@ -123,18 +134,18 @@ def _tp_uuu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
             o3 = p_off3[q]
             for k in range(d3):
                 for u in range(mul):
-                    gs[k * mul + u] = grad[b, o3 + k * mul + u] * w[wb, wo + u]
+                    gs[k * mul + u] = gb[o3 + k * mul + u] * wv[wo + u]
             for z in range(p_nz0[q], p_nz1[q]):
                 c = nz_c[z]
                 i1 = o1 + nz_i[z] * mul
                 j2 = o2 + nz_j[z] * mul
                 k3 = nz_k[z] * mul
                 for u in range(mul):
-                    a1 = x1[b, i1 + u]
-                    a2 = x2[b, j2 + u]
-                    gx1[b, i1 + u] += c * gs[k3 + u] * a2
-                    gx2[b, j2 + u] += c * gs[k3 + u] * a1
-                    gw[wb, wo + u] += c * a1 * a2 * grad[b, o3 + k3 + u]
+                    a1 = xb1[i1 + u]
+                    a2 = xb2[j2 + u]
+                    gxb1[i1 + u] += c * gs[k3 + u] * a2
+                    gxb2[j2 + u] += c * gs[k3 + u] * a1
+                    gwv[wo + u] += c * a1 * a2 * gb[o3 + k3 + u]
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +164,10 @@ def _tp_uvu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
     y = np.empty(size)
     for b in range(nb):
         wb = b if per_sample else 0
+        xb1 = x1[b]
+        xb2 = x2[b]
+        wv = w[wb]
+        ob = out[b]
         for a in range(active.shape[0]):
             q = active[a]
             mul1 = p_mul1[q]
@@ -166,7 +181,7 @@ def _tp_uvu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
                 for u in range(mul1):
                     s = 0.0
                     for v in range(mul2):
-                        s += w[wb, wo + u * mul2 + v] * x2[b, o2 + j * mul2 + v]
+                        s += wv[wo + u * mul2 + v] * xb2[o2 + j * mul2 + v]
                     y[j * mul1 + u] = s
             for z in range(p_nz0[q], p_nz1[q]):
                 c = nz_c[z]
@@ -174,7 +189,7 @@ def _tp_uvu_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
                 j1 = nz_j[z] * mul1
                 k3 = o3 + nz_k[z] * mul1
                 for u in range(mul1):
-                    out[b, k3 + u] += c * x1[b, i1 + u] * y[j1 + u]
+                    ob[k3 + u] += c * xb1[i1 + u] * y[j1 + u]
 
 
 @kernel
@@ -191,6 +206,13 @@ def _tp_uvu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
     gy = np.empty(size)
     for b in range(nb):
         wb = b if per_sample else 0
+        xb1 = x1[b]
+        xb2 = x2[b]
+        wv = w[wb]
+        gb = grad[b]
+        gxb1 = gx1[b]
+        gxb2 = gx2[b]
+        gwv = gw[wb]
         for a in range(active.shape[0]):
             q = active[a]
             mul1 = p_mul1[q]
@@ -204,7 +226,7 @@ def _tp_uvu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
                 for u in range(mul1):
                     s = 0.0
                     for v in range(mul2):
-                        s += w[wb, wo + u * mul2 + v] * x2[b, o2 + j * mul2 + v]
+                        s += wv[wo + u * mul2 + v] * xb2[o2 + j * mul2 + v]
                     y[j * mul1 + u] = s
                     gy[j * mul1 + u] = 0.0
             for z in range(p_nz0[q], p_nz1[q]):
@@ -213,15 +235,15 @@ def _tp_uvu_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
                 j1 = nz_j[z] * mul1
                 k3 = o3 + nz_k[z] * mul1
                 for u in range(mul1):
-                    g = c * grad[b, k3 + u]
-                    gx1[b, i1 + u] += g * y[j1 + u]
-                    gy[j1 + u] += g * x1[b, i1 + u]
+                    g = c * gb[k3 + u]
+                    gxb1[i1 + u] += g * y[j1 + u]
+                    gy[j1 + u] += g * xb1[i1 + u]
             for j in range(d2):
                 for u in range(mul1):
                     g = gy[j * mul1 + u]
                     for v in range(mul2):
-                        gx2[b, o2 + j * mul2 + v] += w[wb, wo + u * mul2 + v] * g
-                        gw[wb, wo + u * mul2 + v] += g * x2[b, o2 + j * mul2 + v]
+                        gxb2[o2 + j * mul2 + v] += wv[wo + u * mul2 + v] * g
+                        gwv[wo + u * mul2 + v] += g * xb2[o2 + j * mul2 + v]
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,6 +262,10 @@ def _tp_uvw_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
     t = np.empty(size)
     for b in range(nb):
         wb = b if per_sample else 0
+        xb1 = x1[b]
+        xb2 = x2[b]
+        wv = w[wb]
+        ob = out[b]
         for a in range(active.shape[0]):
             q = active[a]
             mul1 = p_mul1[q]
@@ -258,18 +284,18 @@ def _tp_uvw_fwd(x1, x2, w, per_sample, active, p_off1, p_off2, p_off3, p_mul1, p
                 j2 = o2 + nz_j[z] * mul2
                 kb = nz_k[z] * mul1
                 for u in range(mul1):
-                    av = c * x1[b, i1 + u]
+                    av = c * xb1[i1 + u]
                     row = (kb + u) * mul2
                     for v in range(mul2):
-                        t[row + v] += av * x2[b, j2 + v]
+                        t[row + v] += av * xb2[j2 + v]
             for k in range(d3):
-                ob = o3 + k * mul3
+                obase = o3 + k * mul3
                 for u in range(mul1):
                     for v in range(mul2):
                         tv = t[(k * mul1 + u) * mul2 + v]
                         wrow = wo + (u * mul2 + v) * mul3
                         for ww in range(mul3):
-                            out[b, ob + ww] += tv * w[wb, wrow + ww]
+                            ob[obase + ww] += tv * wv[wrow + ww]
 
 
 @kernel
@@ -286,6 +312,13 @@ def _tp_uvw_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
     gt = np.empty(size)
     for b in range(nb):
         wb = b if per_sample else 0
+        xb1 = x1[b]
+        xb2 = x2[b]
+        wv = w[wb]
+        gb = grad[b]
+        gxb1 = gx1[b]
+        gxb2 = gx2[b]
+        gwv = gw[wb]
         for a in range(active.shape[0]):
             q = active[a]
             mul1 = p_mul1[q]
@@ -304,12 +337,12 @@ def _tp_uvw_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
                 j2 = o2 + nz_j[z] * mul2
                 kb = nz_k[z] * mul1
                 for u in range(mul1):
-                    av = c * x1[b, i1 + u]
+                    av = c * xb1[i1 + u]
                     row = (kb + u) * mul2
                     for v in range(mul2):
-                        t[row + v] += av * x2[b, j2 + v]
+                        t[row + v] += av * xb2[j2 + v]
             for k in range(d3):
-                ob = o3 + k * mul3
+                obase = o3 + k * mul3
                 for u in range(mul1):
                     for v in range(mul2):
                         r = (k * mul1 + u) * mul2 + v
@@ -317,9 +350,9 @@ def _tp_uvw_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
                         wrow = wo + (u * mul2 + v) * mul3
                         s = 0.0
                         for ww in range(mul3):
-                            g = grad[b, ob + ww]
-                            s += g * w[wb, wrow + ww]
-                            gw[wb, wrow + ww] += tv * g
+                            g = gb[obase + ww]
+                            s += g * wv[wrow + ww]
+                            gwv[wrow + ww] += tv * g
                         gt[r] = s
             for z in range(p_nz0[q], p_nz1[q]):
                 c = nz_c[z]
@@ -328,10 +361,10 @@ def _tp_uvw_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
                 kb = nz_k[z] * mul1
                 for u in range(mul1):
                     row = (kb + u) * mul2
-                    a1 = x1[b, i1 + u]
+                    a1 = xb1[i1 + u]
                     s = 0.0
                     for v in range(mul2):
                         g = c * gt[row + v]
-                        s += g * x2[b, j2 + v]
-                        gx2[b, j2 + v] += g * a1
-                    gx1[b, i1 + u] += s
+                        s += g * xb2[j2 + v]
+                        gxb2[j2 + v] += g * a1
+                    gxb1[i1 + u] += s
