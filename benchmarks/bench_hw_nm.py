@@ -16,7 +16,7 @@ from benchmarks._harness import Benchmark
 def main(quick: bool = False) -> None:
     import hw
     from hw.nm import fpga
-    from hw.nm.experiments import gpu_validation, sat_validation
+    from hw.nm.experiments import gpu_validation, sat_sensitivity, sat_validation
     from tests.naive.hw_nm_tiles import schedule
 
     b = Benchmark("hw_nm")
@@ -58,6 +58,9 @@ def main(quick: bool = False) -> None:
         peer_name="all switches on", repeat=1, warmup=0,
         check=lambda o, _: {**{f"speedup_{k}_off": v for k, v in o.items()},
                             "speedup_all_on": sat["per_model"]["resnet18_cifar"]})
+    b.compare("SAT 2:8 average under other assumed constants", ours=sat_sensitivity, peer=None,
+              peer_name="published 1.75x", repeat=1, warmup=0,
+              check=lambda o, _: {k: round(v, 3) for k, v in o.items()})
     b.compare("GPU model H200 (fit n<1024, validate n>=1024)", ours=gpu_validation, peer=None,
               peer_name="measured H200 (hw/specs/measurements)", repeat=1, warmup=0,
               check=lambda o, _: {k: v for k, v in o["h200"].items()})

@@ -15,7 +15,8 @@ import statistics
 
 import hw
 
-__all__ = ["nm_point", "sat_validation", "gpu_validation", "SAT_MODELS", "SAT_PUBLISHED",
+__all__ = ["nm_point", "sat_validation", "sat_sensitivity", "gpu_validation", "SAT_MODELS",
+           "SAT_PUBLISHED", "SAT_SENSITIVITY",
            "A100_PUBLISHED"]
 
 #: Workloads averaged for the SAT check. SAT's own model list could not be read (only the
@@ -72,3 +73,32 @@ def gpu_validation(holdout_n: int = 1024) -> dict:
         a100.append({"case": name, "published": published, "model": r.speedup_vs_dense,
                      "relative_error": r.speedup_vs_dense / published - 1, "source": source})
     return {"h200": summary, "a100": a100, "table": table}
+
+
+#: Alternative values of the assumed SAT constants (none is the paper's; see the arch spec).
+SAT_SENSITIVITY = {
+    "clock 300 MHz": {"clock_hz": 3e8},
+    "clock 150 MHz": {"clock_hz": 1.5e8},
+    "32x32 PEs x 2 lanes": {"pe_rows": 32, "pe_cols": 32, "lanes_per_pe": 2,
+                            "fill_drain_cycles": 64, "output_drain_cycles": 32,
+                            "default_tile_m": 128, "default_tile_n": 128},
+    "8x8 PEs x 32 lanes": {"pe_rows": 8, "pe_cols": 8, "lanes_per_pe": 32,
+                           "fill_drain_cycles": 16, "output_drain_cycles": 8,
+                           "default_tile_m": 32, "default_tile_n": 32},
+    "DRAM efficiency 0.5": {"dram_efficiency": 0.5},
+    "buffers / 4": {"weight_buffer_bytes": 262144, "act_buffer_bytes": 524288,
+                    "out_buffer_bytes": 262144},
+    "no output-drain floor": {"output_drain_cycles": 0},
+    "non-GEMM words x 2": {"nongemm_words_per_output": 12},
+}
+
+
+def sat_sensitivity(models=SAT_MODELS, *, pattern: str = "2:8") -> dict:
+    """Average BDWP speedup when each assumed constant is changed (robustness of the check)."""
+    base = hw.load_arch("sat-vcu1525")
+    out = {"assumed values": sat_validation(models, pattern=pattern)["average_speedup"]}
+    for name, values in SAT_SENSITIVITY.items():
+        arch = base.with_overrides(source=f"sensitivity: {name}", **values)
+        out[name] = statistics.fmean(hw.estimate(arch, w, pattern).speedup_vs_dense
+                                     for w in models)
+    return out

@@ -65,3 +65,11 @@ def test_gpu_params_errors_name_file(tmp_path):
         hw.estimate(bad, hw.Gemm(8, 8, 8, dtype="bf16"))
     assert gm.supports_24(hw.parse_sparsity("1:8")) and not gm.supports_24(
         hw.parse_sparsity("3:8"))
+
+
+@pytest.mark.slow
+def test_sat_check_robust_to_assumed_constants():
+    from hw.nm.experiments import sat_sensitivity
+
+    for name, avg in sat_sensitivity().items():
+        assert abs(avg / 1.75 - 1) <= 0.10, (name, avg)
