@@ -8,7 +8,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
-PYTEST_ARGS ?=
+# Test workers: one per core, at most 4 (each compiles its own Numba kernels on a cold cache);
+# files are kept together on one worker so a module's kernels compile once.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST_ARGS ?= -n $(JOBS) --dist loadfile
 # Notebooks run through nbmake with papermill-sized defaults.
 TEST_PATHS := tests workbench hw notebooks
 
@@ -50,7 +53,7 @@ sysdeps:
 	  else echo "note: missing system packages$$missing (not root); tests that need them will skip"; fi; \
 	fi
 
-demo: $(VENV)/.stamp-core sysdeps
+demo: $(VENV)/.stamp-core
 	$(BIN)/workbench demo
 
 test: $(VENV)/.stamp-test sysdeps
