@@ -120,8 +120,8 @@ def teacher_student(*, method: str = "three_phase", l_max: int = 2, mul: int = 8
                     sparsity: float = 2.0 / 3.0, random_steps: int = 128,
                     adaptive_steps: int = 128, n_steps: int = 640, batch_size: int = 32,
                     n_train: int = 512, n_test: int = 256, lr: float = 2e-2,
-                    final_lr_ratio: float = 1e-3, score_lr_ratio: float = 1.0,
-                    init_scale: float = 1.0,
+                    final_lr_ratio: float = 1.0, score_lr_ratio: float = 1.0,
+                    init_scale: float = 0.1,
                     random_state: Any = 0) -> TeacherStudentResult:
     """Teacher-student path recovery with the Sparse TP Gate and the 3-phase scheduler.
 
@@ -140,10 +140,10 @@ def teacher_student(*, method: str = "three_phase", l_max: int = 2, mul: int = 8
     batch_size, n_train, n_test : int
     lr : float, default 2e-2
         Adam learning rate, cosine-decayed to ``lr * final_lr_ratio`` over ``n_steps``.
-    final_lr_ratio : float, default 1e-3
+    final_lr_ratio : float, default 1.0 (constant rate)
     score_lr_ratio : float, default 1.0
         Learning-rate multiplier of the gate scores.
-    init_scale : float, default 1.0
+    init_scale : float, default 0.1
         Standard deviation of the student's initial path weights.
     random_state : int, SeedSequence or Generator, default 0
 

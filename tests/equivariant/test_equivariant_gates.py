@@ -1,0 +1,164 @@
+"""Sparse TP Gate, Sparse Pair Gate, Three-phase scheduler, Adam, teacher-student."""
+
+import numpy as np
+import pytest
+
+from workbench.equivariant import (Adam, Irreps, SparsePairGate, SparseTPGate,
+                                   ThreePhaseScheduler, pair_features, random_rotation,
+                                   teacher_student, wigner_D)
+
+
+def test_tp_gate_selection_counts_and_ties():
+    gate = SparseTPGate(65, sparsity=0.7, random_state=0)
+    assert gate.n_keep == 19  # floor(0.3 * 65)
+    masks = np.array([gate.random_mask() for _ in range(400)])
+    assert np.all(masks.sum(1) == 19)
+    # every path is drawn with probability 19/65
+    np.testing.assert_allclose(masks.mean(0), 19 / 65, atol=0.1)
+    # all scores tie at 1: top-k keeps exactly n_keep (lowest indices)
+    assert np.flatnonzero(gate.topk_mask()).tolist() == list(range(19))
+    gate.scores[:] = np.arange(65)
+    assert np.flatnonzero(gate.select("adaptive")).tolist() == list(range(46, 65))
+    frozen = gate.select("fixed")
+    gate.scores[:] = -np.arange(65)
+    np.testing.assert_array_equal(gate.select("fixed"), frozen)
+
+
+def test_tp_gate_coef_normalized_and_gradient():
+    rng = np.random.default_rng(1)
+    c = rng.uniform(0.5, 1.0, 10)
+    gate = SparseTPGate(10, sparsity=0.5, path_norm=c, random_state=0)
+    gate.scores[:] = rng.uniform(0.5, 2.0, 10)
+    mask = gate.topk_mask()
+    coef = gate.coef(mask)
+    np.testing.assert_allclose(np.sum(c * coef), 1.0)  # sum_S c_p w_p / Z = 1
+    assert np.all(coef[~mask] == 0)
+    g = rng.standard_normal(10)
+    grad = gate.backward(g, mask)
+    h = 1e-7
+    for p in range(10):
+        s0 = gate.scores.copy()
+        gate.scores[p] += h
+        up = g @ gate.coef(mask)
+        gate.scores[:] = s0
+        gate.scores[p] -= h
+        down = g @ gate.coef(mask)
+        gate.scores[:] = s0
+        np.testing.assert_allclose(grad[p], (up - down) / (2 * h), atol=1e-7)
+
+
+def test_pair_gate_quantile_per_structure_and_gradient():
+    rng = np.random.default_rng(2)
+    feats = rng.standard_normal((23, 4))
+    groups = np.repeat([0, 1], [11, 12])
+    gate = SparsePairGate(4, sparsity=0.7, random_state=0)
+    res = gate.forward(feats, groups)
+    a = feats @ gate.weights
+    for gr in (0, 1):
+        idx = groups == gr
+        np.testing.assert_allclose(res.threshold[idx], np.quantile(a[idx], 0.7))
+        np.testing.assert_array_equal(res.keep[idx], a[idx] >= np.quantile(a[idx], 0.7))
+    assert np.all((res.gate[res.keep] >= 0.5) & (res.gate[res.keep] <= 1.0))
+    assert np.all(res.gate[~res.keep] == 0)
+    # gradient of L = sum(c * gate) with respect to the scorer weights (includes dq/da)
+    c = rng.standard_normal(23)
+    grad = gate.backward(feats, res, c)
+    h = 1e-7
+    for k in range(4):
+        w0 = gate.weights.copy()
+        gate.weights[k] += h
+        up = c @ gate.forward(feats, groups).gate
+        gate.weights[:] = w0
+        gate.weights[k] -= h
+        down = c @ gate.forward(feats, groups).gate
+        gate.weights[:] = w0
+        np.testing.assert_allclose(grad[k], (up - down) / (2 * h), atol=1e-6)
+    batch = SparsePairGate(4, sparsity=0.7, per_structure=False, random_state=0)
+    np.testing.assert_allclose(batch.forward(feats, groups).threshold, np.quantile(a, 0.7))
+
+
+def test_pair_features_invariant_and_gate_masks_identical_under_rotation():
+    ir = Irreps.spherical(3, 4)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, ir.dim))
+    pairs = np.array([(i, j) for i in range(6) for j in range(6) if i < j])
+    R = random_rotation(4)
+    xr = x.copy()
+    for off, (mul, l, _) in zip(ir.offsets(), ir):
+        d = 2 * l + 1
+        xr[:, off:off + mul * d] = (x[:, off:off + mul * d].reshape(-1, mul, d)
+                                    @ wigner_D(l, R).T).reshape(-1, mul * d)
+    f, fr = pair_features(x, ir, pairs), pair_features(xr, ir, pairs)
+    assert f.shape == (15, 4 + 3 * 4)
+    np.testing.assert_allclose(fr, f, atol=1e-12)
+    assert pair_features(x, ir, pairs, symmetric=False).shape == (15, 8 + 12)
+    gate = SparsePairGate(f.shape[1], random_state=1)
+    np.testing.assert_array_equal(gate.forward(f).keep, gate.forward(fr).keep)
+
+
+def test_scheduler_phases_and_ramp():
+    s = ThreePhaseScheduler(3, 2, sparsity=0.7)
+    assert [s.step() for _ in range(7)] == ["random"] * 3 + ["adaptive"] * 2 + ["fixed"] * 2
+    assert s.phase(0) == "random" and s.phase(4) == "adaptive" and s.phase(100) == "fixed"
+    assert s.sparsity_at(0) == 0.7
+    r = ThreePhaseScheduler(0, 0, sparsity=0.6, ramp_steps=10)
+    assert r.sparsity_at(0) == 0.0 and r.sparsity_at(10) == 0.6
+    np.testing.assert_allclose(r.sparsity_at(5), 0.6 * (1 - 0.5 ** 3))
+
+
+def test_adam_matches_reference_formula():
+    p = {"x": np.array([1.0, -2.0])}
+    opt = Adam(p, lr=0.1)
+    g = np.array([0.5, -1.0])
+    opt.step({"x": g})
+    # first Adam step moves every coordinate by lr * sign(g) (bias-corrected m/sqrt(v))
+    np.testing.assert_allclose(p["x"], [1.0 - 0.1, -2.0 + 0.1], atol=1e-7)
+
+
+@pytest.mark.parametrize("call, match, exc", [
+    (lambda: SparseTPGate(10, sparsity=1.0), "sparsity must be in", ValueError),
+    (lambda: SparseTPGate(10, sparsity=-0.1), "sparsity must be in", ValueError),
+    (lambda: SparseTPGate(0), "n_paths must be", ValueError),
+    (lambda: SparseTPGate(3, path_norm=[1.0, 1.0]), "path_norm must be of shape", ValueError),
+    (lambda: SparseTPGate(3).select("warmup"), "phase must be", ValueError),
+    (lambda: SparseTPGate(3).freeze(np.ones(4, bool)), "mask must be of length", ValueError),
+    (lambda: SparsePairGate(3).forward(np.ones((4, 2))), "features must be of shape",
+     ValueError),
+    (lambda: SparsePairGate(2).forward(np.ones((4, 2)), [0, 1]), "structure_index must be",
+     ValueError),
+    (lambda: pair_features(np.ones((2, 4)), "1x0e+1x1e", [[0, 2]]), "pairs must be",
+     ValueError),
+    (lambda: ThreePhaseScheduler(-1, 2), "random_steps must be", ValueError),
+    (lambda: ThreePhaseScheduler(1, 2, sparsity=1.5), "sparsity must be", ValueError),
+    (lambda: ThreePhaseScheduler(1.5, 2), "random_steps must be an integer", TypeError),
+    (lambda: teacher_student(method="oracle"), "method must be one of", ValueError),
+])
+def test_bad_inputs(call, match, exc):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_scores_summing_to_zero_raise():
+    gate = SparseTPGate(2, sparsity=0.0)
+    gate.scores[:] = [1.0, -1.0]
+    with pytest.raises(ValueError, match="scores whose weighted sum"):
+        gate.coef(np.ones(2, bool))
+
+
+def test_teacher_student_small_recovers_paths_random_mask_does_not():
+    ours = teacher_student(method="three_phase", random_state=0)
+    rand = teacher_student(method="random_fixed", random_state=0)
+    assert ours.n_paths == 15 and ours.n_keep == 5
+    assert ours.recall == 1.0
+    assert rand.recall < 1.0
+    assert ours.test_mse < rand.test_mse
+    assert ours.flops_fraction < 0.6
+    assert set(ours.phase_history) == {"random", "adaptive", "fixed"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_teacher_student_full_recall_three_seeds(seed):
+    ours = teacher_student(method="three_phase", random_state=seed)
+    assert ours.recall == 1.0
+    assert ours.test_mse < 1e-2
