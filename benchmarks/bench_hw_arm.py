@@ -49,7 +49,8 @@ def _host_rows(b: Benchmark, quick: bool) -> None:
     for label, frame in frames:
         v = host_validation(frame)
         held = v[v["split"] == "heldout"]
-        for kind, sel in (("dense", held["block"] == 0), ("sparse nr=1", held["block"] == 1),
+        for kind, sel in (("dense", held["block"] == 0), ("sparse, all", held["block"] > 0),
+                          ("sparse nr=1", held["block"] == 1),
                           ("sparse nr=4", held["block"] == 4)):
             err = held.loc[sel, "rel_error"].abs()
             spd = held.loc[sel & (held["block"] > 0)]

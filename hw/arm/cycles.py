@@ -206,7 +206,8 @@ def gemm_cost(core: Core, m: int, n: int, k: int, elem_bytes: float = 4.0,
         tiles = math.ceil(n / mr) * math.ceil(m / nr)
     compute = tiles * k * per_k / core.kernel_efficiency
     # epilogue per tile: bias load, clamp (2 ops), store per accumulator + setup
-    overhead = tiles * (4 * n_fma + core.tile_extra) / core.issue_width
+    overhead = tiles * (4 * n_fma + core.tile_extra) / core.issue_width \
+        / core.kernel_efficiency
     w_bytes = m * k * elem_bytes
     in_bytes = n * k * elem_bytes
     out_bytes = m * n * elem_bytes
@@ -250,7 +251,7 @@ def spmm_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: int = 1
     compute = tile_fraction * nnz_blocks * (per_nz / core.kernel_efficiency
                                             + core.spmm_nz_cycles)
     overhead = tile_fraction * (n_blocks * (4.0 * n_fma + 6.0) + core.tile_extra) \
-        / core.issue_width
+        / core.issue_width / core.kernel_efficiency
     # L1 capacity misses of the k x MR activation tile
     line = core.line_bytes
     lines_per_row = math.ceil(mr * elem_bytes / line)

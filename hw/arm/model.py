@@ -237,8 +237,8 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str = "inf
     dense_rows, _ = layer_costs(core, workload, parse_sparsity(None), policy="dense",
                                 engine=engine)
     table = pd.DataFrame(rows)
-    cycles = float(table["cycles"].sum())
-    dense_cycles = float(sum(r["cycles"] for r in dense_rows))
+    cycles = math.fsum(r["cycles"] for r in rows)
+    dense_cycles = math.fsum(r["cycles"] for r in dense_rows)
     breakdown = {f"{kind}_s": float(table.loc[table["kind"] == kind, "time_s"].sum())
                  for kind in ("conv", "depthwise", "pointwise", "gemm")
                  if (table["kind"] == kind).any()}

@@ -71,7 +71,8 @@ def test_monotone_in_sparsity(arch):
 
 def test_xnnpack_rule_and_per_layer_choice():
     below = arm.estimate("cortex-a73", "mobilenet_v1", 0.6)
-    assert not below.layers["sparse"].any() and below.speedup_vs_dense == 1.0
+    assert not below.layers["sparse"].any()
+    assert below.speedup_vs_dense == pytest.approx(1.0, rel=1e-12)
     above = arm.estimate("cortex-a73", "mobilenet_v1", 0.7)
     assert above.layers.loc[above.layers["kind"] == "pointwise", "sparse"].all()
     assert (above.layers.loc[above.layers["kind"] == "depthwise", "kernel"]
@@ -168,13 +169,10 @@ def test_a73_fit_reproduces_shipped_constants():
     assert r["spmm_nz_cycles"] == pytest.approx(spec["spmm_nz_cycles"], rel=1e-3)
 
 
-@pytest.mark.xfail(reason="host sparse-kernel model: median held-out error 21 % on the shipped "
-                          "timings (target 20 %); the shared 2-core VM adds timing noise and the "
-                          "model misses the tall-thin shape (32x64x6272) at >= 90 % sparsity, "
-                          "where per-tile store/first-touch misses dominate", strict=False)
 def test_host_sparse_heldout_error_within_target():
     from hw.arm.calibrate import host_validation, read_measurements
 
     v = host_validation(read_measurements())
     held = v[(v["split"] == "heldout") & (v["block"] > 0)]
+    # issue target: model error <= 20 % on held-out shapes (median over the timed points)
     assert held["rel_error"].abs().median() <= 0.20
