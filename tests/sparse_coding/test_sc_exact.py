@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tests.naive.sparse_coding_naive import gsc_posterior, linear_posterior, max_posterior
+from tests.naive.sparse_coding_naive import (gsc_posterior, linear_posterior, max_posterior,
+                                            truncated_linear_posterior)
 from workbench.sparse_coding._em import estep_shard
 
 H, D, N = 4, 6, 7
@@ -80,3 +81,23 @@ def test_max_exact(mode, rho):
         st = estep_shard(item)
         for key in ("A", "AY", "err"):
             np.testing.assert_allclose(st[key], ref[key], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("name,phi,pv,sel,allsing", [
+    ("bsc", [0.0, 1.0], [0.7, 0.3], 0, True),
+    ("tsc", [0.0, -1.0, 1.0], [0.6, 0.2, 0.2], 1, False),
+    ("dsc", [0.0, 1.0, 2.5], [0.5, 0.3, 0.2], 1, True),
+])
+def test_linear_truncated_matches_naive(name, phi, pv, sel, allsing):
+    # H' < H and gamma < H': the candidate set, state set and Gram-trick residuals must match a
+    # from-scratch construction with direct residuals ||y - W^T s||^2.
+    rng = np.random.default_rng(7)
+    Hb, Db = 7, 9
+    W = rng.normal(size=(Hb, Db))
+    Y = rng.normal(size=(12, Db)) * 2.0
+    p = {"W": W, "sigma2": 2.0, "phi": np.array(phi), "pi_values": np.array(pv)}
+    got = estep_shard(_item("linear", p, Y, hp=4, gamma=2, n_values=len(phi), sel_mode=sel,
+                            all_singletons=allsing, beta=0.7))
+    ref = truncated_linear_posterior(Y, W, 2.0, phi, pv, 4, 2, sel, allsing, beta=0.7)
+    np.testing.assert_allclose(got["logev_t"], ref["logev_t"], rtol=1e-10)
+    np.testing.assert_allclose(got["S"], ref["S"], rtol=1e-10, atol=1e-12)

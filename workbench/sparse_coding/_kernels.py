@@ -89,20 +89,6 @@ def _chunk_bounds(N, n_chunks, c):
 # --------------------------------------------------------------------------------------------
 
 
-@kernel
-def _linear_err(units, vals, n, phi, WYn, yyn, G):
-    """||y - W^T s||^2 = y^T y - 2 s^T (W y) + s^T G s, O(n^2) per state."""
-    lin = 0.0
-    quad = 0.0
-    for i in range(n):
-        vi = phi[vals[i]]
-        ui = units[i]
-        lin += vi * WYn[ui]
-        for k in range(n):
-            quad += vi * phi[vals[k]] * G[ui, units[k]]
-    return yyn - 2.0 * lin + quad
-
-
 @kernel(parallel=True)
 def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, all_singletons,
                   t_units, t_vals, t_n, weight, want_stats, n_chunks,
@@ -111,6 +97,8 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
 
     Selection ``sel_mode``: 0 = normalised overlap (W_h . y)/||W_h|| (BSC), 1 = best singleton
     log joint over the non-zero values (TSC/DSC, units de-duplicated).
+    Per point the candidates' entries of W y and G are gathered once; a template state then
+    costs O(n^2/2) multiply-adds, independent of D (Gram trick).
     Outputs: ``logev_t`` tempered log evidence log sum_K exp(log p(s) + beta log p(y|s)),
     ``logev_u`` untempered log evidence (the point's truncated free energy term), ``cand_out``
     candidates, and for ``weight[n] > 0`` (if ``want_stats``): ``S_out[n]`` = <s>_n (weighted),
@@ -126,17 +114,28 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
     if M > 0:
         gmax = max(1, t_units.shape[1])
     log_norm = -0.5 * D * (_LOG_2PI + math.log(sigma2))
+    inv2s = 1.0 / (2.0 * sigma2)
+    # template-level constants: values and log prior of each template state
+    t_phi = np.zeros((M, gmax))
+    t_lp = np.empty(M)
+    for m in range(M):
+        lp = (H - t_n[m]) * logpi[0]
+        for i in range(t_n[m]):
+            t_phi[m, i] = phi[t_vals[m, i]]
+            lp += logpi[t_vals[m, i]]
+        t_lp[m] = lp
     for c in prange(n_chunks):
         lo, hi = _chunk_bounds(N, n_chunks, c)
         lj = np.empty(n_states)
         lu = np.empty(n_states)
-        units = np.zeros(gmax, dtype=np.int64)
-        vals = np.zeros(gmax, dtype=np.int64)
         scores = np.empty(H)
         used = np.zeros(H, dtype=np.int64)
         cand = np.zeros(hp, dtype=np.int64)
+        lc = np.empty(hp)
+        Gc = np.empty((hp, hp))
         for n in range(lo, hi):
             WYn = WY[n]
+            yyn = yy[n]
             # --- selection
             for h in range(H):
                 if sel_mode == 0:
@@ -146,39 +145,81 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
                     for k in range(1, K):
                         v = phi[k]
                         e = -2.0 * v * WYn[h] + v * v * G[h, h]
-                        val = logpi[k] - logpi[0] - beta * e / (2.0 * sigma2)
+                        val = logpi[k] - logpi[0] - beta * e * inv2s
                         if val > best:
                             best = val
                     scores[h] = best
             _top_k(scores, hp, used, cand)
             for i in range(hp):
                 cand_out[n, i] = cand[i]
-            # --- log joints
-            for j in range(n_states):
-                na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
-                lp = (H - na) * logpi[0]
+                lc[i] = WYn[cand[i]]
+                for k in range(hp):
+                    Gc[i, k] = G[cand[i], cand[k]]
+            # --- log joints: zero state and singletons over all units
+            j = 0
+            if all_singletons:
+                ll = log_norm - yyn * inv2s
+                lp = H * logpi[0]
+                lj[0] = lp + beta * ll
+                lu[0] = lp + ll
+                j = 1
+                for h in range(H):
+                    for k in range(1, K):
+                        v = phi[k]
+                        err = yyn - 2.0 * v * WYn[h] + v * v * G[h, h]
+                        ll = log_norm - err * inv2s
+                        lp = (H - 1) * logpi[0] + logpi[k]
+                        lj[j] = lp + beta * ll
+                        lu[j] = lp + ll
+                        j += 1
+            # --- template states over the candidates
+            for m in range(M):
+                na = t_n[m]
+                lin = 0.0
+                quad = 0.0
                 for i in range(na):
-                    lp += logpi[vals[i]]
-                err = _linear_err(units, vals, na, phi, WYn, yy[n], G)
-                ll = log_norm - err / (2.0 * sigma2)
-                lj[j] = lp + beta * ll
-                lu[j] = lp + ll
+                    vi = t_phi[m, i]
+                    si = t_units[m, i]
+                    lin += vi * lc[si]
+                    acc = 0.5 * vi * Gc[si, si]
+                    for k in range(i + 1, na):
+                        acc += t_phi[m, k] * Gc[si, t_units[m, k]]
+                    quad += vi * acc
+                err = yyn - 2.0 * lin + 2.0 * quad
+                ll = log_norm - err * inv2s
+                lj[n_extra + m] = t_lp[m] + beta * ll
+                lu[n_extra + m] = t_lp[m] + ll
             lt = _logsumexp(lj, n_states)
             logev_t[n] = lt
             logev_u[n] = _logsumexp(lu, n_states)
             if want_stats and weight[n] > 0.0:
                 w = weight[n]
-                for j in range(n_states):
-                    q = w * math.exp(lj[j] - lt)
-                    na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
+                j = 0
+                if all_singletons:
+                    q = w * math.exp(lj[0] - lt)
+                    cnt_acc[c, 0] += q * H
+                    j = 1
+                    for h in range(H):
+                        for k in range(1, K):
+                            q = w * math.exp(lj[j] - lt)
+                            v = phi[k]
+                            S_out[n, h] += q * v
+                            SS_acc[c, h, h] += q * v * v
+                            cnt_acc[c, k] += q
+                            cnt_acc[c, 0] += q * (H - 1)
+                            j += 1
+                for m in range(M):
+                    q = w * math.exp(lj[n_extra + m] - lt)
+                    na = t_n[m]
                     cnt_acc[c, 0] += q * (H - na)
                     for i in range(na):
-                        vi = phi[vals[i]]
-                        ui = units[i]
-                        S_out[n, ui] += q * vi
-                        cnt_acc[c, vals[i]] += q
+                        vi = t_phi[m, i]
+                        ui = cand[t_units[m, i]]
+                        qv = q * vi
+                        S_out[n, ui] += qv
+                        cnt_acc[c, t_vals[m, i]] += q
                         for k in range(na):
-                            SS_acc[c, ui, units[k]] += q * vi * phi[vals[k]]
+                            SS_acc[c, ui, cand[t_units[m, k]]] += qv * t_phi[m, k]
 
 
 # --------------------------------------------------------------------------------------------
