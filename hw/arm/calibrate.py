@@ -29,7 +29,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from hw.spec import SPEC_DIR, Conv2d
+from hw.spec import SPEC_DIR
 
 __all__ = ["fit_arm", "predict_point", "measure_host", "fit_host", "host_validation",
            "HOST_SHAPES", "HOST_SPARSITIES", "HOST_BLOCKS", "HOST_MEASUREMENTS",
