@@ -23,7 +23,7 @@ def demo_section(out_dir: Path, *, quick: bool = True):
     from .experiments import PAPER_TABLE1, make_problem
 
     out_dir = Path(out_dir)
-    n = 400 if quick else 1000
+    n = 300 if quick else 1000
     reg, tol = 1e-3, 1e-8
     a, b, M = make_problem("points", n=n, random_state=0)
     tiny = np.random.default_rng(0).random((5, 5))
