@@ -1,0 +1,119 @@
+"""SINDy-RL benchmark: prediction speed vs pysindy, and real-step sample efficiency.
+
+Cases
+-----
+* ``predict B=...``: our Numba batched ensemble-median prediction vs pysindy's
+  ``DiscreteSINDy.predict`` on the same fitted Pendulum model (speedup = peer / ours); the check
+  reports the max abs difference.
+* ``step B=1``: one surrogate step (what an env does per call) vs one pysindy ``predict``.
+* ``<task> seed s``: one full training run per arm, timed once: SINDy-RL (CEM in the surrogate,
+  Dyna refits) vs the same CEM trained model-free on the real dynamics. The check holds real
+  steps to the target return for both arms and their ratio (the headline metric); times are
+  wall-clock seconds of the whole run.
+* ``distill pendulum seed 0``: sparse polynomial policy from the SINDy-RL policy: terms and
+  normalized return S = (R_sparse - R_random) / (R_teacher - R_random).
+
+Run: ``python -m benchmarks.run sindy_rl`` (``--quick``: 1 seed, small model-free budget).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see the reference note: BLAS oversubscription
+
+import numpy as np  # noqa: E402
+
+from benchmarks._harness import Benchmark  # noqa: E402
+
+
+def _pendulum_model():
+    from workbench.sindy_rl import collect_real, fit_surrogate, get_task
+
+    task = get_task("pendulum")
+    o, a, y, _ = collect_real(task.make_env(), 2000, None, np.random.default_rng(0), 0)
+    return task, fit_surrogate(o, a, y, project=task.project, random_state=0), (o, a, y)
+
+
+def main(quick: bool = False) -> None:
+    from workbench.sindy_rl import SINDyRL, train_model_free
+    from workbench.sindy_rl.experiments import TASK_SETTINGS, distill_from_agent
+
+    b = Benchmark("sindy_rl")
+    task, model, (o, a, y) = _pendulum_model()
+    ps_model = model.pysindy_model_
+    for batch in (1, 512):
+        ob, ab = o[:batch], a[:batch]
+        b.compare(f"predict B={batch} (pendulum, 20-member E-SINDy, median)",
+                  ours=lambda ob=ob, ab=ab: model.predict(ob, ab),
+                  peer=lambda ob=ob, ab=ab: np.asarray(ps_model.predict(ob, u=ab)),
+                  peer_name="pysindy 2.1 DiscreteSINDy.predict", repeat=20 if not quick else 5,
+                  params={"batch": batch, "n_features": len(model.feature_names_)},
+                  check=lambda ours, peer: {"max_abs_diff": float(np.abs(ours - peer).max())})
+
+    seeds = [0] if quick else [0, 1, 2]
+    budgets = {"pendulum": (3000, 2_000_000 if quick else 10_000_000),
+               "cartpole_swingup": (6000, 1_000_000 if quick else 5_000_000)}
+    agents = {}
+    for task_name in ("pendulum", "cartpole_swingup"):
+        if quick and task_name == "cartpole_swingup":
+            continue
+        max_steps, mf_budget = budgets[task_name]
+        for seed in seeds:
+            runs: dict[str, object] = {}
+
+            def ours(task_name=task_name, seed=seed, max_steps=max_steps):
+                agent = SINDyRL(task_name, random_state=seed, **TASK_SETTINGS[task_name])
+                res = agent.run(max_real_steps=max_steps, stop_at_target=True)
+                agents[(task_name, seed)] = agent
+                return res
+
+            def peer(task_name=task_name, seed=seed, mf_budget=mf_budget):
+                return train_model_free(task_name, random_state=seed, max_real_steps=mf_budget)
+
+            def check(r_sindy, r_mf):
+                k, m = r_sindy.steps_to_target, r_mf.steps_to_target
+                return {
+                    "target_return": r_sindy.target_return,
+                    "sindy_rl_steps_to_target": k, "sindy_rl_final_return": r_sindy.final_return,
+                    "sindy_rl_curve": [[int(s), round(float(r), 1)] for s, r in
+                                       zip(r_sindy.real_steps, r_sindy.eval_returns)],
+                    "model_free_steps_to_target": m,
+                    "model_free_total_steps": r_mf.total_real_steps,
+                    "model_free_best_return": r_mf.best_return,
+                    # lower bound when model-free never reached the target within its budget
+                    "step_ratio": (m if m > 0 else r_mf.total_real_steps) / k if k > 0
+                    else float("nan"),
+                    "ratio_is_lower_bound": bool(m < 0 and k > 0),
+                }
+
+            b.compare(f"{task_name} seed {seed}: real steps to target", ours=ours, peer=peer,
+                      peer_name="same CEM + MLP, model-free", repeat=1, warmup=0,
+                      params={"seed": seed, "optimizer": "cem", "policy": "mlp(8)",
+                              "sindy_rl_budget": max_steps, "model_free_budget": mf_budget,
+                              **TASK_SETTINGS[task_name]},
+                      check=check)
+            b.write()  # keep partial results if a later case is interrupted
+
+    agent = agents.get(("pendulum", 0))
+    if agent is not None:
+        out: dict[str, object] = {}
+
+        def distill(agent=agent):
+            out.update(distill_from_agent(agent, random_state=0))
+            return out
+
+        b.compare("distill pendulum seed 0: sparse polynomial policy", ours=distill, peer=None,
+                  peer_name="the MLP teacher (its return)", repeat=1, warmup=0,
+                  params={"degree": 3, "thresholds": [1e-3, 1e-2, 3e-2, 1e-1], "n_models": 10},
+                  check=lambda o, _: {
+                      "n_terms": o["n_terms"], "library_size": o["library_size"],
+                      "teacher_params": o["teacher_params"], "sparse_return": o["sparse_return"],
+                      "teacher_return": o["teacher_return"], "random_return": o["random_return"],
+                      "normalized_return": o["normalized_return"],
+                      "equation": o["policy"].equations(precision=3)[0]})
+    b.write()
+
+
+if __name__ == "__main__":
+    main()
