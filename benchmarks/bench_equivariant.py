@@ -1,0 +1,159 @@
+"""Benchmark: Numba CG tensor product (dense and path-sparse) vs e3nn 0.6 on CPU.
+
+Cases (float64, one thread for both sides: ``torch.set_num_threads(1)``, serial Numba):
+
+* ``uuu`` L = 4, 32 channels, batch 1024 (SPHNet's pair-construction product at QH9 order):
+  dense, and 30 / 50 / 70 % path sparsity with random masks, the cheapest paths (what a
+  learned gate that prunes high-order cross terms keeps) and a mask learned by the Sparse TP
+  Gate in a teacher-student run. The peer is e3nn's ``TensorProduct`` built with exactly the
+  kept paths. ``check`` records max |ours - e3nn|, path/non-zero/FLOP fractions and our
+  time relative to our own dense product.
+* forward + backward of the dense product vs e3nn autograd.
+* ``uvu`` and ``uvw`` at smaller sizes.
+
+Without torch/e3nn the cases run ours alone (peer = None).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks._harness import Benchmark
+from workbench.equivariant import Irreps, TensorProduct, teacher_student
+from workbench.equivariant.experiments import sparsity_mask
+
+
+def _e3nn():
+    try:
+        import torch
+        from e3nn import o3
+    except ImportError:
+        return None, None
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float64)
+    return torch, o3
+
+
+def _peer_tp(o3, tp, mask=None):
+    keep = np.ones(tp.n_paths, bool) if mask is None else mask
+    ins = [(a, b, c, tp.mode, True, float((tp.path_norm[p]) ** 2))
+           for p, (a, b, c) in enumerate(tp.paths) if keep[p]]
+    return o3.TensorProduct(str(tp.irreps_in1), str(tp.irreps_in2), str(tp.irreps_out), ins,
+                            irrep_normalization="none", path_normalization="none",
+                            internal_weights=False, shared_weights=True)
+
+
+def _learned_mask(tp_big: TensorProduct, sparsity: float) -> np.ndarray:
+    """Mask found by the gate on a teacher-student task with the same path set (8 channels)."""
+    res = teacher_student(method="three_phase", l_max=tp_big.irreps_in1.lmax, mul=4,
+                          sparsity=sparsity, n_steps=640, random_steps=256, adaptive_steps=128,
+                          random_state=0)
+    mask = np.zeros(tp_big.n_paths, bool)
+    mask[res.student_paths] = True
+    return mask, res.recall
+
+
+def main(quick: bool = False) -> None:
+    torch, o3 = _e3nn()
+    bench = Benchmark("equivariant")
+    rng = np.random.default_rng(0)
+    batch = 256 if quick else 1024
+    repeat = 3 if quick else 5
+    ir = Irreps.spherical(4, 32)
+    tp = TensorProduct(ir, ir, ir, mode="uuu")
+    x1 = rng.standard_normal((batch, ir.dim))
+    x2 = rng.standard_normal((batch, ir.dim))
+    w = rng.standard_normal(tp.weight_numel)
+    dense_case = None
+    masks = [("dense", 0.0, np.ones(tp.n_paths, bool))]
+    for k in (0.3, 0.5, 0.7):
+        masks.append((f"random {int(k * 100)}%", k, sparsity_mask(tp, k, "random", 1)))
+    for k in (0.5, 0.7):
+        masks.append((f"cheapest {int(k * 100)}%", k, sparsity_mask(tp, k, "cheapest")))
+    learned, recall = _learned_mask(tp, 0.7)
+    masks.append(("learned 70%", 0.7, learned))
+    for label, k, mask in masks:
+        small = tp if label == "dense" else tp.pruned(mask)
+        ws = tp.prune_weights(w, mask)
+        params = {"mode": "uuu", "L": 4, "mul": 32, "batch": batch, "sparsity": k,
+                  "kept_paths": int(mask.sum()), "n_paths": tp.n_paths}
+        if label.startswith("learned"):
+            params["teacher_recall"] = recall
+        ours = (lambda s=small, ww=ws: s(x1, x2, ww))
+        peer = None
+        if o3 is not None:
+            et = _peer_tp(o3, tp, mask)
+            X1, X2, W = torch.tensor(x1), torch.tensor(x2), torch.tensor(ws)
+
+            def peer(et=et, X1=X1, X2=X2, W=W):
+                with torch.no_grad():
+                    return et(X1, X2, W).numpy()
+
+        def check(a, b, mask=mask):
+            out = {"flops_fraction": tp.flops(mask) / tp.flops(),
+                   "nnz_fraction": float(tp.nnz_per_path[mask].sum()
+                                         / tp.nnz_per_path.sum()),
+                   "gflop": tp.flops(mask, batch) / 1e9}
+            if b is not None:
+                out["max_abs_diff"] = float(np.abs(a - b).max())
+            return out
+
+        case = bench.compare(f"uuu L=4 32ch b={batch} {label}", ours=ours, peer=peer,
+                             peer_name="e3nn 0.6 TensorProduct (CPU, 1 thread)" if o3 else "",
+                             repeat=repeat, params=params, check=check)
+        if label == "dense":
+            dense_case = case
+        case.check["time_vs_our_dense"] = case.ours_median / dense_case.ours_median
+
+    # forward + backward, dense
+    g = rng.standard_normal((batch, ir.dim))
+
+    def ours_fb():
+        tp(x1, x2, w)
+        return tp.backward(x1, x2, w, g).x1
+
+    peer_fb = None
+    if o3 is not None:
+        et = _peer_tp(o3, tp)
+
+        def peer_fb():
+            X1 = torch.tensor(x1, requires_grad=True)
+            out = et(X1, torch.tensor(x2), torch.tensor(w, requires_grad=True))
+            (out * torch.tensor(g)).sum().backward()
+            return X1.grad.numpy()
+
+    bench.compare(f"uuu L=4 32ch b={batch} dense forward+backward", ours=ours_fb, peer=peer_fb,
+                  peer_name="e3nn 0.6 autograd (CPU, 1 thread)" if o3 else "",
+                  repeat=max(2, repeat - 2), params={"mode": "uuu", "batch": batch},
+                  check=lambda a, b: {} if b is None else
+                  {"max_abs_diff_grad_x1": float(np.abs(a - b).max())})
+
+    # other modes
+    for mode, mul1, mul2, mul3, lmax, nb in (("uvu", 16, 8, 16, 3, batch // 2),
+                                             ("uvw", 8, 8, 8, 2, batch // 2)):
+        tpm = TensorProduct(Irreps.spherical(lmax, mul1), Irreps.spherical(lmax, mul2),
+                            Irreps.spherical(lmax, mul3), mode=mode)
+        a1 = rng.standard_normal((nb, tpm.irreps_in1.dim))
+        a2 = rng.standard_normal((nb, tpm.irreps_in2.dim))
+        wm = rng.standard_normal(tpm.weight_numel)
+        peer = None
+        if o3 is not None:
+            et = _peer_tp(o3, tpm)
+            A1, A2, WM = torch.tensor(a1), torch.tensor(a2), torch.tensor(wm)
+
+            def peer(et=et, A1=A1, A2=A2, WM=WM):
+                with torch.no_grad():
+                    return et(A1, A2, WM).numpy()
+
+        bench.compare(f"{mode} L={lmax} {mul1}x{mul2}->{mul3} b={nb} dense",
+                      ours=lambda t=tpm, a=a1, b=a2, c=wm: t(a, b, c), peer=peer,
+                      peer_name="e3nn 0.6 TensorProduct (CPU, 1 thread)" if o3 else "",
+                      repeat=repeat, params={"mode": mode, "n_paths": tpm.n_paths},
+                      check=lambda a, b: {} if b is None else
+                      {"max_abs_diff": float(np.abs(a - b).max())})
+    path = bench.write()
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
