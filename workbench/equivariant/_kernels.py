@@ -411,3 +411,14 @@ def _tp_uvw_bwd(x1, x2, w, per_sample, grad, active, p_off1, p_off2, p_off3, p_m
                         s += g * a2[v]
                         g2[v] += g * a1
                     gxb1[i1 + u] += s
+
+
+@kernel
+def _gather_cols(x, idx, out):
+    """``out[b, c] = x[b, idx[c]]`` (layout change e3nn <-> internal, row by row)."""
+    n = idx.shape[0]
+    for b in range(x.shape[0]):
+        xb = x[b]
+        ob = out[b]
+        for c in range(n):
+            ob[c] = xb[idx[c]]

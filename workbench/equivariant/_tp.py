@@ -63,6 +63,15 @@ class TPGradients(Result):
     path_coef: np.ndarray
 
 
+def _gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``x[:, idx]`` as a new C-contiguous array (Numba; ~5x faster than fancy indexing)."""
+    from ._kernels import _gather_cols
+
+    out = np.empty((x.shape[0], idx.shape[0]))
+    _gather_cols(x, idx, out)
+    return out
+
+
 def _layout_perm(irreps: Irreps) -> np.ndarray:
     """Index map e3nn layout (mul, 2l+1) -> internal layout (2l+1, mul) per block."""
     perm = np.empty(irreps.dim, dtype=np.int64)
@@ -357,11 +366,11 @@ class TensorProduct:
         coef = self._coef(path_coef)
         fwd, _ = _kernels(self.mode)
         weff = np.ascontiguousarray((w * self._scale(coef, keep)).reshape(-1, self.weight_numel))
-        i1 = np.ascontiguousarray(a1[:, self._perm1])
-        i2 = np.ascontiguousarray(a2[:, self._perm2])
+        i1 = _gather(a1, self._perm1)
+        i2 = _gather(a2, self._perm2)
         out = np.zeros((a1.shape[0], self.irreps_out.dim))
         fwd(i1, i2, weff, per_sample, np.flatnonzero(keep).astype(np.int64), *self._args(), out)
-        return out[:, self._inv3]
+        return _gather(out, self._inv3)
 
     __call__ = forward
 
@@ -382,9 +391,9 @@ class TensorProduct:
         scale = self._scale(coef, keep)
         w2 = w.reshape(-1, self.weight_numel)
         weff = np.ascontiguousarray(w2 * scale)
-        i1 = np.ascontiguousarray(a1[:, self._perm1])
-        i2 = np.ascontiguousarray(a2[:, self._perm2])
-        gi = np.ascontiguousarray(g[:, self._perm3])
+        i1 = _gather(a1, self._perm1)
+        i2 = _gather(a2, self._perm2)
+        gi = _gather(g, self._perm3)
         gx1 = np.zeros_like(i1)
         gx2 = np.zeros_like(i2)
         gweff = np.zeros_like(weff)
@@ -395,7 +404,7 @@ class TensorProduct:
         prod = (gweff * w2).sum(axis=0)
         for p in np.flatnonzero(keep):
             gcoef[p] = self.path_norm[p] * prod[self.weight_slice(p)].sum()
-        return TPGradients(x1=gx1[:, self._inv1], x2=gx2[:, self._inv2],
+        return TPGradients(x1=_gather(gx1, self._inv1), x2=_gather(gx2, self._inv2),
                            weights=gw.reshape(w.shape), path_coef=gcoef)
 
     # -- pruning (the scheduler's fixed phase) ---------------------------------------------

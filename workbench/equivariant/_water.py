@@ -1,0 +1,430 @@
+"""Water Hamiltonian toy: PySCF Fock matrices of perturbed, rotated water, predicted by a
+gated tensor-product network (SPHNet's pair construction + expansion, in miniature).
+
+Data (optional ``chem`` extra, PySCF): HF/``basis`` Fock matrices of water conformers
+(Gaussian displacements of the equilibrium geometry, random rigid rotations), cached as
+``.npz``. PySCF's real spherical AOs follow the standard real-harmonic order and phase for
+l >= 2; p shells (x, y, z) are permuted to (y, z, x) = m (-1, 0, 1), so every AO block
+rotates with standard-convention Wigner-D matrices (checked by the slow test to 1e-9).
+
+Model (all equivariant, numpy + the Numba tensor product):
+
+1. node features ``h_i^{l,(e,r)} = sum_{j != i, elem(j) = e} phi_r(|r_ij|) Y_l(r_ij)``
+   (Gaussian radial basis ``phi_r``, ``l <= L``), channels = (neighbour element, radial
+   function);
+2. pair features ``f_ij = TP_offdiag(h_i, h_j)`` for ``i < j`` and ``f_ii = TP_diag(h_i, h_i)``,
+   ``uuu`` mode, all ``l1 x l2 -> l3 <= L`` paths, each product gated by a
+   :class:`SparseTPGate` driven by a :class:`ThreePhaseScheduler`;
+3. expansion: block ``(shell a of atom i, shell b of atom j)`` of ``F`` is
+   ``sum_{l, c} V[c] sum_m C^{l_a l_b l}_{.. m} f_ij^{l}[c, m]`` plus ``bias * I`` when
+   ``l_a = l_b`` (parameters shared between symmetry-equivalent atom pairs).
+
+Metric: mean absolute error over all Fock matrix elements of held-out conformers (Eh), the
+QH9 "H MAE" convention; time: the gated products' forward time in the fixed phase vs dense.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._results import Result, result_class
+from .._rng import spawn
+from .._validation import check_int, check_options, check_scalar, error
+from ._gates import SparseTPGate
+from ._irreps import Irreps
+from ._scheduler import ThreePhaseScheduler
+from ._so3 import clebsch_gordan, random_rotation, spherical_harmonics
+from ._tp import TensorProduct
+from ._train import Adam
+
+__all__ = ["water_fock_dataset", "water_hamiltonian_toy", "WaterToyResult", "pyscf_shells"]
+
+#: Equilibrium water geometry (Angstrom): O at the origin, r(OH) = 0.9572 A, HOH 104.52 deg.
+_WATER = np.array([[0.0, 0.0, 0.0], [0.7569685, 0.5858752, 0.0],
+                   [-0.7569685, 0.5858752, 0.0]])
+_ELEMENTS = ("O", "H", "H")
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sparse-workbench" / "equivariant"
+
+
+def _import_pyscf():
+    try:
+        from pyscf import gto, scf
+    except ImportError:
+        raise ImportError("the water Hamiltonian toy needs PySCF: "
+                          'pip install "sparse-workbench[chem]"') from None
+    return gto, scf
+
+
+def pyscf_shells(basis: str = "def2-svp") -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """Shells ``(atom, l, first AO)`` of water in ``basis`` and the AO permutation that puts
+    p shells in (y, z, x) order."""
+    gto, _ = _import_pyscf()
+    mol = gto.M(atom=list(zip(_ELEMENTS, _WATER)), basis=basis, unit="Angstrom", verbose=0)
+    shells, perm, pos = [], [], 0
+    for b in range(mol.nbas):
+        l = int(mol.bas_angular(b))
+        for _ in range(int(mol.bas_nctr(b))):
+            shells.append((int(mol.bas_atom(b)), l, pos))
+            idx = list(range(pos, pos + 2 * l + 1))
+            perm.extend([idx[1], idx[2], idx[0]] if l == 1 else idx)
+            pos += 2 * l + 1
+    return shells, np.array(perm)
+
+
+def _fock(coords: np.ndarray, basis: str, perm: np.ndarray) -> np.ndarray:
+    gto, scf = _import_pyscf()
+    mol = gto.M(atom=list(zip(_ELEMENTS, coords)), basis=basis, unit="Angstrom", verbose=0)
+    mf = scf.RHF(mol)
+    mf.conv_tol = 1e-11
+    mf.kernel()
+    if not mf.converged:  # pragma: no cover - tiny molecule, converges
+        raise RuntimeError("SCF did not converge")
+    fock = mf.get_fock()
+    return fock[np.ix_(perm, perm)]
+
+
+def water_fock_dataset(n: int = 120, *, basis: str = "def2-svp", displacement: float = 0.04,
+                       rotate: bool = True, random_state: Any = 0, cache: bool = True,
+                       cache_dir: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """HF Fock matrices of ``n`` perturbed (and randomly rotated) water conformers.
+
+    Parameters
+    ----------
+    n : int, default 120
+    basis : str, default "def2-svp"
+    displacement : float, default 0.04
+        Standard deviation (Angstrom) of the Gaussian displacement of every coordinate.
+    rotate : bool, default True
+        Apply a random rigid rotation to every conformer.
+    random_state : int, default 0
+    cache : bool, default True
+        Read/write ``<cache_dir>/water_<basis>_<n>_<displacement>_<rotate>_<seed>.npz``.
+    cache_dir : path, optional
+        Default ``$XDG_CACHE_HOME/sparse-workbench/equivariant``.
+
+    Returns
+    -------
+    dict with ``coords`` (n, 3, 3), ``fock`` (n, nao, nao) in standard real-SH AO order.
+    Generation costs ~0.3 s per conformer (HF/def2-SVP, one thread).
+    """
+    n = check_int(n, "n", min_value=1)
+    displacement = check_scalar(displacement, "displacement", min_value=0.0, max_value=0.3)
+    seed = int(random_state) if isinstance(random_state, (int, np.integer)) else None
+    folder = Path(cache_dir) if cache_dir is not None else _cache_dir()
+    name = f"water_{basis}_{n}_{displacement:g}_{int(rotate)}_{seed}.npz"
+    if cache and seed is not None and (folder / name).exists():
+        data = np.load(folder / name)
+        return {"coords": data["coords"], "fock": data["fock"]}
+    _, perm = pyscf_shells(basis)
+    rng_geo, rng_rot = (np.random.default_rng(s) for s in spawn(random_state, 2))
+    coords = np.empty((n, 3, 3))
+    focks = []
+    for k in range(n):
+        xyz = _WATER + displacement * rng_geo.standard_normal((3, 3))
+        if rotate:
+            xyz = xyz @ random_rotation(rng_rot).T
+        coords[k] = xyz
+        focks.append(_fock(xyz, basis, perm))
+    out = {"coords": coords, "fock": np.array(focks)}
+    if cache and seed is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(folder / name, **out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+_CENTERS = np.array([0.8, 1.2, 1.6, 2.0])
+_WIDTH = 0.35
+
+
+def _node_features(coords: np.ndarray, lmax: int) -> tuple[np.ndarray, Irreps]:
+    """``h[n, atom]`` in e3nn layout for irreps ``C x (0e..lmax e)``, C = 2 elements x 4 rbf."""
+    nmol = coords.shape[0]
+    nr = _CENTERS.size
+    C = 2 * nr
+    irreps = Irreps.spherical(lmax, C)
+    h = np.zeros((nmol, 3, irreps.dim))
+    elem = np.array([0, 1, 1])
+    for i in range(3):
+        for j in range(3):
+            if i == j:
+                continue
+            vec = coords[:, j] - coords[:, i]
+            d = np.linalg.norm(vec, axis=1)
+            phi = np.exp(-((d[:, None] - _CENTERS[None, :]) / _WIDTH) ** 2)      # (n, nr)
+            Y = spherical_harmonics(lmax, vec, convention="standard")          # (n, (L+1)^2)
+            for off, (mul, l, _) in zip(irreps.offsets(), irreps):
+                d_l = 2 * l + 1
+                block = h[:, i, off:off + mul * d_l].reshape(nmol, mul, d_l)
+                chans = slice(elem[j] * nr, (elem[j] + 1) * nr)
+                block[:, chans, :] += phi[:, :, None] * Y[:, None, l * l:(l + 1) ** 2]
+    return h, irreps
+
+
+@result_class
+class WaterToyResult(Result):
+    """Outcome of :func:`water_hamiltonian_toy`.
+
+    Attributes
+    ----------
+    method : str
+    sparsity : float
+    test_mae : float
+        Mean |F_pred - F| over all matrix elements of the test conformers (Eh).
+    train_mae : float
+    kept_paths : int
+    n_paths : int
+    flops_fraction : float
+        Exact FLOPs of the two gated products in the final phase / dense.
+    tp_time_s : float
+        Forward time of the final (pruned) products on the test pairs.
+    dense_tp_time_s : float
+    kept_mask : ndarray of bool, shape (2, n_paths)
+        Final masks of the off-diagonal and diagonal products.
+    loss_history : ndarray
+    """
+
+    method: str
+    sparsity: float
+    test_mae: float
+    train_mae: float
+    kept_paths: int
+    n_paths: int
+    flops_fraction: float
+    tp_time_s: float
+    dense_tp_time_s: float
+    kept_mask: np.ndarray
+    loss_history: np.ndarray
+
+
+class _Model:
+    """Gated pair TPs + CG expansion for water blocks (shared by train and eval)."""
+
+    def __init__(self, shells, lmax, sparsity, method, seeds, init_scale=0.1):
+        self.shells = shells
+        self.lmax = lmax
+        self.C = 2 * _CENTERS.size
+        self.irreps = Irreps.spherical(lmax, self.C)
+        self.tps = [TensorProduct(self.irreps, self.irreps, self.irreps, mode="uuu")
+                    for _ in range(2)]                                # 0: off-diag, 1: diag
+        self.gates = [SparseTPGate(tp.n_paths, sparsity, path_norm=tp.path_norm,
+                                   random_state=s) for tp, s in zip(self.tps, seeds[:2])]
+        rng = np.random.default_rng(seeds[2])
+        self.params = {f"w{k}": init_scale * rng.standard_normal(tp.weight_numel) + 1.0
+                       for k, tp in enumerate(self.tps)}
+        self.params["s0"] = self.gates[0].scores
+        self.params["s1"] = self.gates[1].scores
+        # blocks: (pair index, atom i, atom j, shell a, shell b, key)
+        self.pairs = [(0, 1), (0, 2), (1, 2), (0, 0), (1, 1), (2, 2)]
+        elem = ["O", "H", "H"]
+        self.blocks = []
+        for p, (i, j) in enumerate(self.pairs):
+            sa = [s for s in shells if s[0] == i]
+            sb = [s for s in shells if s[0] == j]
+            for ia, (_, la, a0) in enumerate(sa):
+                for ib, (_, lb, b0) in enumerate(sb):
+                    ls = [l for l in range(abs(la - lb), min(la + lb, lmax) + 1)]
+                    key = f"{elem[i]}{elem[j]}{'d' if i == j else 'o'}_{ia}_{ib}"
+                    self.blocks.append((p, la, lb, a0, b0, ls, key))
+                    if f"V_{key}" not in self.params:
+                        self.params[f"V_{key}"] = 0.1 * rng.standard_normal((len(ls), self.C))
+                        self.params[f"b_{key}"] = np.zeros(1)
+        self.method = method
+        self.offs = self.irreps.offsets()
+
+    def pair_inputs(self, h):
+        n = h.shape[0]
+        off = [(0, 1), (0, 2), (1, 2)]
+        x1o = np.concatenate([h[:, i] for i, _ in off])
+        x2o = np.concatenate([h[:, j] for _, j in off])
+        xd = np.concatenate([h[:, i] for i in range(3)])
+        return [(x1o, x2o), (xd, xd)], n
+
+    def features(self, inputs, masks, coefs):
+        return [tp(x1, x2, self.params[f"w{k}"], mask=m, path_coef=c)
+                for k, (tp, (x1, x2), m, c) in enumerate(zip(self.tps, inputs, masks, coefs))]
+
+    def _fblock(self, feats, n, p, l):
+        k, q = (0, p) if p < 3 else (1, p - 3)
+        f = feats[k][q * n:(q + 1) * n]
+        d = 2 * l + 1
+        return f[:, self.offs[l]:self.offs[l] + self.C * d].reshape(n, self.C, d)
+
+    def predict(self, feats, n, nao):
+        F = np.zeros((n, nao, nao))
+        for p, la, lb, a0, b0, ls, key in self.blocks:
+            V = self.params[f"V_{key}"]
+            blk = np.zeros((n, 2 * la + 1, 2 * lb + 1))
+            for t, l in enumerate(ls):
+                G = self._fblock(feats, n, p, l)
+                blk += np.einsum("abm,ncm,c->nab", clebsch_gordan(la, lb, l), G, V[t])
+            if la == lb:
+                blk += self.params[f"b_{key}"][0] * np.eye(2 * la + 1)
+            F[:, a0:a0 + 2 * la + 1, b0:b0 + 2 * lb + 1] = blk
+        return F
+
+    def backward(self, feats, n, dF):
+        """Gradients for V, b and dL/dfeats given dL/dF on the predicted blocks."""
+        grads = {}
+        dfeat = [np.zeros_like(f) for f in feats]
+        for p, la, lb, a0, b0, ls, key in self.blocks:
+            V = self.params[f"V_{key}"]
+            g = dF[:, a0:a0 + 2 * la + 1, b0:b0 + 2 * lb + 1]
+            gV = np.zeros_like(V)
+            k, q = (0, p) if p < 3 else (1, p - 3)
+            for t, l in enumerate(ls):
+                C = clebsch_gordan(la, lb, l)
+                G = self._fblock(feats, n, p, l)
+                P = np.einsum("abm,nab->nm", C, g)
+                gV[t] = np.einsum("nm,ncm->c", P, G)
+                d = 2 * l + 1
+                sl = slice(self.offs[l], self.offs[l] + self.C * d)
+                dfeat[k][q * n:(q + 1) * n, sl] += (V[t][None, :, None]
+                                                    * P[:, None, :]).reshape(n, -1)
+            grads[f"V_{key}"] = gV
+            if la == lb:
+                grads[f"b_{key}"] = np.array([np.einsum("naa->", g)])
+        return grads, dfeat
+
+
+def _block_mask(shells, nao):
+    """Elements predicted: diagonal atom blocks and off-diagonal blocks with i < j."""
+    atom_of = np.empty(nao, dtype=int)
+    for atom, l, a0 in shells:
+        atom_of[a0:a0 + 2 * l + 1] = atom
+    return atom_of[:, None] <= atom_of[None, :]
+
+
+_METHODS = ("three_phase", "random_fixed", "dense")
+
+
+def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
+                          n_train: int = 96, n_test: int = 32, lmax: int = 4,
+                          basis: str = "def2-svp", n_steps: int = 600,
+                          random_steps: int = 150, adaptive_steps: int = 100,
+                          lr: float = 1e-2, data: dict | None = None,
+                          random_state: Any = 0) -> WaterToyResult:
+    """Train the gated TP network on water Fock matrices and report the test H MAE.
+
+    Parameters
+    ----------
+    method : {"three_phase", "random_fixed", "dense"}, default "three_phase"
+    sparsity : float, default 0.7
+        Path sparsity of both products (ignored for ``dense``).
+    n_train, n_test : int, default 96, 32
+    lmax : int, default 4
+        Feature degree (def2-SVP needs 4 for d x d blocks).
+    basis : str, default "def2-svp"
+    n_steps, random_steps, adaptive_steps : int
+        Full-batch Adam steps and the scheduler's phase lengths.
+    lr : float, default 1e-2
+    data : dict, optional
+        Output of :func:`water_fock_dataset` (``n_train + n_test`` conformers); generated and
+        cached when omitted (needs PySCF).
+    random_state : int, default 0
+
+    Returns
+    -------
+    WaterToyResult
+    """
+    check_options(method, _METHODS, "method")
+    sparsity = check_scalar(sparsity, "sparsity", min_value=0.0, max_value=1.0,
+                            include_max=False)
+    n_train = check_int(n_train, "n_train", min_value=2)
+    n_test = check_int(n_test, "n_test", min_value=1)
+    lmax = check_int(lmax, "lmax", min_value=1, max_value=6)
+    n_steps = check_int(n_steps, "n_steps", min_value=1)
+    if data is None:
+        data = water_fock_dataset(n_train + n_test, basis=basis)
+    coords = np.asarray(data["coords"], float)
+    fock = np.asarray(data["fock"], float)
+    if coords.shape[0] < n_train + n_test:
+        raise error("data", f"at least n_train + n_test = {n_train + n_test} conformers",
+                    f"{coords.shape[0]}", raw=True)
+    shells, _ = pyscf_shells(basis)
+    nao = fock.shape[1]
+    seeds = spawn(random_state, 4)
+    model = _Model(shells, lmax, sparsity if method != "dense" else 0.0, method, seeds)
+    h, _ = _node_features(coords, lmax)
+    pmask = _block_mask(shells, nao)
+    tr, te = slice(0, n_train), slice(n_train, n_train + n_test)
+    # biases start at the training mean of each l_a = l_b block's trace / dim
+    for p, la, lb, a0, b0, ls, key in model.blocks:
+        if la == lb:
+            blk = fock[tr, a0:a0 + 2 * la + 1, b0:b0 + 2 * lb + 1]
+            model.params[f"b_{key}"][0] = np.mean(np.einsum("naa->n", blk)) / (2 * la + 1)
+    inputs_tr, ntr = model.pair_inputs(h[tr])
+    inputs_te, nte = model.pair_inputs(h[te])
+    sched = ThreePhaseScheduler(random_steps, adaptive_steps, sparsity)
+    if method == "dense":
+        for g in model.gates:
+            g.freeze(np.ones(g.n_paths, bool))
+    elif method == "random_fixed":
+        for g in model.gates:
+            g.freeze(g.random_mask())
+    opt = Adam(model.params, lr=lr, clip=5.0)
+    losses = []
+    n_el = pmask.sum() * ntr
+    for step in range(n_steps):
+        phase = "fixed" if method != "three_phase" else sched.step()
+        masks = [g.select(phase) for g in model.gates]
+        coefs = [g.frozen_coef_ if phase == "fixed" else g.coef(m)
+                 for g, m in zip(model.gates, masks)]
+        feats = model.features(inputs_tr, masks, coefs)
+        pred = model.predict(feats, ntr, nao)
+        resid = np.where(pmask, pred - fock[tr], 0.0)
+        losses.append(float(np.sum(resid ** 2) / n_el))
+        grads, dfeat = model.backward(feats, ntr, 2.0 * resid / n_el)
+        for k, (tp, (x1, x2)) in enumerate(zip(model.tps, inputs_tr)):
+            tg = tp.backward(x1, x2, model.params[f"w{k}"], dfeat[k], mask=masks[k],
+                             path_coef=coefs[k])
+            grads[f"w{k}"] = tg.weights
+            if phase != "fixed":
+                grads[f"s{k}"] = model.gates[k].backward(tg.path_coef, masks[k])
+        rate = lr * 0.5 * (1 + math.cos(math.pi * step / n_steps)) + 1e-4
+        opt.step(grads, lr=rate)
+    final = [g.select("fixed") for g in model.gates]
+    coefs = [g.frozen_coef_ for g in model.gates]
+
+    def mae(inputs, n, part):
+        pred = model.predict(model.features(inputs, final, coefs), n, nao)
+        full = np.where(pmask, pred, np.swapaxes(pred, 1, 2))
+        return float(np.mean(np.abs(full - fock[part])))
+
+    pruned = [tp.pruned(m, c) for tp, m, c in zip(model.tps, final, coefs)]
+    wts = [tp.prune_weights(model.params[f"w{k}"], m)
+           for k, (tp, m) in enumerate(zip(model.tps, final))]
+    big = [np.repeat(x, 8, axis=0) for pair in inputs_te for x in pair]
+
+    def timed(fn, reps=5):
+        fn()
+        best = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            fn()
+            best.append(time.perf_counter() - t0)
+        return float(np.median(best))
+
+    t_sparse = timed(lambda: [p(big[2 * k], big[2 * k + 1], wts[k])
+                              for k, p in enumerate(pruned)])
+    t_dense = timed(lambda: [tp(big[2 * k], big[2 * k + 1], model.params[f"w{k}"])
+                             for k, tp in enumerate(model.tps)])
+    flops = sum(tp.flops(m) for tp, m in zip(model.tps, final))
+    dense = sum(tp.flops() for tp in model.tps)
+    return WaterToyResult(method=method, sparsity=sparsity if method != "dense" else 0.0,
+                          test_mae=mae(inputs_te, nte, te), train_mae=mae(inputs_tr, ntr, tr),
+                          kept_paths=int(sum(m.sum() for m in final)),
+                          n_paths=int(sum(tp.n_paths for tp in model.tps)),
+                          flops_fraction=flops / dense, tp_time_s=t_sparse,
+                          dense_tp_time_s=t_dense, kept_mask=np.array(final),
+                          loss_history=np.array(losses))
