@@ -64,6 +64,11 @@ def main(quick: bool = False) -> None:
     b.compare("GPU model H200 (fit n<1024, validate n>=1024)", ours=gpu_validation, peer=None,
               peer_name="measured H200 (hw/specs/measurements)", repeat=1, warmup=0,
               check=lambda o, _: {k: v for k, v in o["h200"].items()})
+    b.compare("GPU BDWP 2:4 training-step GEMMs, H200 measured vs model", ours=gpu_validation,
+              peer=None, peer_name="measured H200 (hw.gpu.measure --workloads)", repeat=1,
+              warmup=0, check=lambda o, _: {f"{r['workload']}": f"model {r['model']:.2f} vs "
+                                            f"measured {r['measured']:.2f}"
+                                            for r in o["training"]})
     b.compare("GPU model A100 published 2:4 points", ours=gpu_validation, peer=None,
               peer_name="published A100 figures", repeat=1, warmup=0,
               check=lambda o, _: {f"{r['case'][:24]}": f"model {r['model']:.2f} vs "

@@ -24,7 +24,8 @@ import numpy as np
 
 from hw.spec import SPEC_DIR, load_arch
 
-__all__ = ["load_measurements", "fit", "validate", "calibrated", "MEASUREMENTS"]
+__all__ = ["load_measurements", "fit", "validate", "calibrated", "training_check",
+           "MEASUREMENTS", "WORKLOAD_MEASUREMENTS"]
 
 MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
 
@@ -145,3 +146,62 @@ def calibrated(arch="h200", *, holdout_n: int = 1024):
     return spec.with_overrides(
         source=f"calibrated: hw.gpu.calibrate.fit on H200 measurements with n < {holdout_n}",
         **_CACHE[key])
+
+
+WORKLOAD_MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200_workloads.csv"
+
+
+def training_check(workloads=("gpt_block", "vit_b16", "resnet50"), *, arch="h200",
+                   params=None, path: str | Path = WORKLOAD_MEASUREMENTS):
+    """Training-step GEMM speedup of BDWP 2:4 vs dense, measured vs model, per workload.
+
+    Sums, over the pruned layers (times their counts), the measured kernel times of the three
+    training GEMMs (``hw.gpu.measure --workloads``): dense = all dense; BDWP = sparse forward +
+    sparse backward-data + dense weight-gradient. The model is evaluated on the same GEMMs with
+    parameters fitted on the *grid* table (n < 1024) only, so these shapes are held out.
+    Returns a list of dicts (workload, measured, model, relative_error).
+    """
+    from hw.gpu.model import gemm_time, gpu_params
+    from hw.spec import load_workload
+
+    arch = load_arch(arch)
+    params = fit(arch=arch) if params is None else params
+    p = gpu_params(arch)
+    p.update(params)
+    import pandas as pd
+
+    raw = pd.read_csv(path, comment="#")
+    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    kern = raw.pivot_table(index=["dtype", "m", "k", "n"], columns="method",
+                           values="kernel_us") * 1e-6
+    dense_t = kern["dense"].dropna().to_dict()
+    sparse_t = kern[["sparse_cslt_alg0", "sparse_cslt_search"]].min(axis=1).dropna().to_dict()
+    rows = []
+    for name in workloads:
+        meas_d = meas_s = mod_d = mod_s = 0.0
+        for layer in load_workload(name):
+            m, n, k, g = layer.gemm_shape()
+            if not layer.sparse or g != 1:
+                continue
+            ksq = getattr(layer, "kernel_size", 1) ** 2
+            # (rows, cols, reduction) of forward, backward-data (transposed conv), weight-grad
+            passes = [((m, n, k), True), ((k // ksq, n, m * ksq), True), ((m, k, n), False)]
+            if not layer.input_grad:
+                passes.pop(1)
+            for (pm, pn, pk), sparse_pass in passes:
+                key = (layer.dtype, pm, pk, pn)
+                if key not in dense_t or (sparse_pass and key not in sparse_t):
+                    raise ValueError(f"path must contain the GEMM {key} of workload {name!r}; "
+                                     "rerun hw.gpu.measure --workloads")
+                c = layer.count
+                meas_d += c * dense_t[key]
+                meas_s += c * (sparse_t[key] if sparse_pass else dense_t[key])
+                td = float(gemm_time(p, pm, pn, pk, layer.dtype)["time_s"])
+                ts = float(gemm_time(p, pm, pn, pk, layer.dtype, sparse=True)["time_s"]) \
+                    if sparse_pass else td
+                mod_d += c * td
+                mod_s += c * ts
+        rows.append({"workload": name, "measured": meas_d / meas_s, "model": mod_d / mod_s,
+                     "relative_error": (mod_d / mod_s) / (meas_d / meas_s) - 1,
+                     "measured_dense_s": meas_d, "model_dense_s": mod_d})
+    return rows

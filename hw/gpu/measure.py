@@ -4,6 +4,7 @@ Run on a machine with a CUDA GPU::
 
     python -m hw.gpu.measure --out hw/specs/measurements            # full grid
     python -m hw.gpu.measure --out /tmp/m --quick                   # a few shapes
+    python -m hw.gpu.measure --out hw/specs/measurements --workloads gpt_block,vit_b16,resnet50
 
 For each ``dtype`` and shape ``Y (m x n) = W (m x k) @ X (k x n)`` with ``W`` pruned 2:4 along
 ``k`` (a random 2:4 mask), it times, interleaved per shape:
@@ -33,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["measure", "default_grid", "main"]
+__all__ = ["measure", "default_grid", "workload_grid", "main"]
 
 FIELDS = ["device", "torch", "cusparselt", "dtype", "m", "k", "n", "method", "alg_id",
           "events_us", "graph_us", "wall_us", "kernel_us", "tflops", "error"]
@@ -56,6 +57,28 @@ def default_grid(quick: bool = False) -> list[tuple[str, int, int, int]]:
                     continue
                 grid.append((dt, m, k, n))
     return grid
+
+
+def workload_grid(names=("gpt_block", "vit_b16", "resnet50")) -> list[tuple[str, int, int, int]]:
+    """Unique ``(dtype, m, k, n)`` GEMMs of the three training passes of the pruned layers of
+    shipped workloads (forward ``m x n x k``; backward-data as the transposed convolution
+    ``k/s x n x m s``; weight-gradient ``m x k x n``), for the training-step check."""
+    import hw
+
+    out = []
+    for name in names:
+        for layer in hw.load_workload(name):
+            if not layer.sparse:
+                continue
+            m, n, k, g = layer.gemm_shape()
+            if g != 1:
+                continue
+            ksq = getattr(layer, "kernel_size", 1) ** 2
+            for (pm, pn, pk) in ((m, n, k), (k // ksq, n, m * ksq), (m, k, n)):
+                key = (layer.dtype, pm, pk, pn)
+                if key not in out:
+                    out.append(key)
+    return out
 
 
 def _torch():
@@ -125,7 +148,7 @@ def _time(torch, fn, iters: int):
 
 
 def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
-            time_budget_s: float | None = None) -> Path:
+            time_budget_s: float | None = None, suffix: str = "") -> Path:
     """Measure ``grid`` (see :func:`default_grid`) and write/append the CSV; return its path."""
     torch = _torch()
     import torch.nn.functional as F
@@ -139,7 +162,7 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
         cslt_version = "unknown"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"gpu_{name.lower()}.csv"
+    path = out / f"gpu_{name.lower()}{suffix}.csv"
     new = not path.exists()
     fh = path.open("a", newline="")
     writer = csv.DictWriter(fh, fieldnames=FIELDS)
@@ -152,10 +175,10 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
                  "events_us; method dense = cuBLAS F.linear\n")
         writer.writeheader()
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16}
+    grid = [g for g in (default_grid() if grid is None else grid) if g[0] in dtypes]
     from torch.sparse import to_sparse_semi_structured
 
     t_start = time.perf_counter()
-    grid = default_grid() if grid is None else grid
     for i, (dt, m, k, n) in enumerate(grid):
         if time_budget_s is not None and time.perf_counter() - t_start > time_budget_s:
             print(f"time budget reached after {i} shapes", flush=True)
@@ -212,12 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="three shapes only")
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--no-search", action="store_true", help="skip the algorithm search")
+    parser.add_argument("--workloads", default=None,
+                        help="comma-separated shipped workloads: measure the GEMMs of their "
+                             "training passes instead of the default grid (file *_workloads.csv)")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="stop starting new shapes after this many seconds")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    path = measure(default_grid(args.quick), out=args.out, iters=args.iters,
-                   search=not args.no_search, time_budget_s=args.time_budget)
+    if args.workloads:
+        grid = workload_grid(tuple(w.strip() for w in args.workloads.split(",") if w.strip()))
+        suffix = "_workloads"
+    else:
+        grid, suffix = default_grid(args.quick), ""
+    path = measure(grid, out=args.out, iters=args.iters, search=not args.no_search,
+                   time_budget_s=args.time_budget, suffix=suffix)
     print(path)
     return 0
 

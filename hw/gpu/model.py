@@ -4,9 +4,10 @@ For one GEMM ``Y (m x n) = W (m x k) @ X (k x n)`` with ``b`` bytes per element
 (``hw_models.md`` 2.5)::
 
     tiles   = ceil(m/TM) * ceil(n/TN) * s                   output tiles x split-K factor s
-    q       = tiles / (ceil(tiles / SMs) * SMs)             wave quantization (best s <= 16)
-    T_dense  = max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW)) + t_d
-    T_sparse = max(2mnk / (eta_s * 2P * q), b (r mk + kn + mn) / (beta_s * BW)) + t_s
+    q       = tiles / (ceil(tiles / SMs) * SMs)             wave quantization (best s <= cap)
+    o       = min(1, tiles / SMs)                           bandwidth occupancy
+    T_dense  = max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW * o)) + t_d
+    T_sparse = max(2mnk / (eta_s * 2P * q), b (r mk + kn + mn) / (beta_s * BW * o)) + t_s
 
 ``r = 0.5625`` (16-bit: half the values + 2-bit indices), ``P`` the dense 16-bit tensor peak.
 ``backend="torch"`` adds the per-call host time of torch's ``to_sparse_semi_structured`` path
@@ -56,6 +57,8 @@ def gpu_params(arch: ArchSpec) -> dict[str, float]:
             "tile_m", "tile_n", "sparse_meta_ratio_16") + PARAM_KEYS
     out = {k: arch.number(k, positive=True) for k in keys}
     out["t_host_torch_sparse"] = arch.number("t_host_torch_sparse", minimum=0)
+    out["max_split_dense"] = arch.number("max_split_dense", minimum=1)
+    out["max_split_sparse"] = arch.number("max_split_sparse", minimum=1)
     out["nongemm_words_per_output"] = arch.number("nongemm_words_per_output", minimum=0)
     out["optimizer_words_per_weight"] = arch.number("optimizer_words_per_weight", minimum=0)
     return out
@@ -76,32 +79,39 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
     m, n, k = (np.asarray(v, dtype=np.float64) for v in (m, n, k))
     b = DTYPE_BYTES[dtype]
     tiles = np.ceil(m / p["tile_m"]) * np.ceil(n / p["tile_n"])
-    # wave quantization; a library splits the reduction (split-K, s in 1..16 with chunks of at
-    # least 256) when there are too few output tiles, keeping the best SM occupancy
+    # wave quantization; a library splits the reduction (split-K with chunks of at least 256)
+    # when there are too few output tiles, keeping the best SM occupancy. The split is capped
+    # (max_split_dense / max_split_sparse); too few thread blocks also cap the bandwidth.
+    max_split = p["max_split_sparse"] if sparse else p["max_split_dense"]
     q = np.zeros_like(tiles)
     waves = np.zeros_like(tiles)
-    for split in (1, 2, 4, 8, 16):
+    ctas = np.zeros_like(tiles)
+    for split in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        if split > max_split:
+            break
         ok = (k / split >= 256) | (split == 1)
         work = tiles * split
         w = np.ceil(work / p["n_sms"])
         qs = np.where(ok, work / (w * p["n_sms"]), 0.0)
         better = qs > q
         waves = np.where(better, w, waves)
+        ctas = np.where(better, work, ctas)
         q = np.maximum(q, qs)
+    occupancy = np.minimum(1.0, ctas / p["n_sms"])
     peak = p["peak_dense_flops_16"] * _peak_scale(dtype)
     flops = 2.0 * m * n * k
     if sparse:
         r = p["sparse_meta_ratio_16"] if b >= 2 else 0.625
         bytes_ = b * (r * m * k + k * n + m * n)
         compute = flops / (p["eta_sparse"] * 2.0 * peak * q)
-        memory = bytes_ / (p["beta_sparse"] * p["mem_bandwidth"])
+        memory = bytes_ / (p["beta_sparse"] * p["mem_bandwidth"] * occupancy)
         t = np.maximum(compute, memory) + p["t_launch_sparse"]
         if backend == "torch":
             t = np.maximum(t, p["t_host_torch_sparse"])
     else:
         bytes_ = b * (m * k + k * n + m * n)
         compute = flops / (p["eta_dense"] * peak * q)
-        memory = bytes_ / (p["beta_dense"] * p["mem_bandwidth"])
+        memory = bytes_ / (p["beta_dense"] * p["mem_bandwidth"] * occupancy)
         t = np.maximum(compute, memory) + p["t_launch_dense"]
     return {"time_s": t, "compute_s": compute, "memory_s": memory, "bytes": bytes_,
             "waves": waves}

@@ -72,7 +72,10 @@ def gpu_validation(holdout_n: int = 1024) -> dict:
         r = hw.estimate("a100", hw.Gemm(m, n, k, dtype=dtype), "2:4", params=params)
         a100.append({"case": name, "published": published, "model": r.speedup_vs_dense,
                      "relative_error": r.speedup_vs_dense / published - 1, "source": source})
-    return {"h200": summary, "a100": a100, "table": table}
+    from hw.gpu.calibrate import training_check
+
+    training = training_check(params=params)
+    return {"h200": summary, "a100": a100, "table": table, "training": training}
 
 
 #: Alternative values of the assumed SAT constants (none is the paper's; see the arch spec).

@@ -73,3 +73,24 @@ def test_sat_check_robust_to_assumed_constants():
 
     for name, avg in sat_sensitivity().items():
         assert abs(avg / 1.75 - 1) <= 0.10, (name, avg)
+
+
+def test_training_step_gemms_held_out_workloads():
+    from hw.gpu.calibrate import training_check
+
+    rows = {r["workload"]: r for r in training_check()}
+    # measured H200 kernel times: BDWP 2:4 gives ~1.05x (GPT block), ~0.98x (ViT-B), ~0.93x
+    # (ResNet-50 as GEMMs); the model is within 15 % on the transformer workloads
+    for name in ("gpt_block", "vit_b16"):
+        assert abs(rows[name]["relative_error"]) <= 0.15, rows[name]
+    assert rows["resnet50"]["measured"] < 1.0
+
+
+@pytest.mark.xfail(reason="GPU model over-penalises 2:4 on conv-as-GEMM shapes with few "
+                          "channels (model 0.68x vs measured 0.93x for ResNet-50): the sparse "
+                          "efficiencies are fitted on m, k >= 1024 only", strict=True)
+def test_training_step_resnet50_within_15_percent():
+    from hw.gpu.calibrate import training_check
+
+    rows = {r["workload"]: r for r in training_check(("resnet50",))}
+    assert abs(rows["resnet50"]["relative_error"]) <= 0.15
