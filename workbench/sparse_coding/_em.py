@@ -181,6 +181,11 @@ def estep_shard(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _weights(item: dict[str, Any], N: int, logev_t: np.ndarray | None) -> np.ndarray:
+    n_use = item.get("n_use")
+    if n_use is not None and logev_t is not None and 0 < n_use < N:
+        # this shard holds all the data: the global threshold is its own
+        thr = float(np.partition(logev_t, N - n_use)[N - n_use])
+        return (logev_t >= thr).astype(np.float64)
     thr = item.get("threshold")
     if thr is None or logev_t is None:
         return np.ones(N)
@@ -200,6 +205,7 @@ def _estep_linear(item: dict[str, Any]) -> dict[str, Any]:
     W = p["W"]
     N, D = Y.shape
     H = W.shape[0]
+    hp = cfg["hp"]
     WY = np.ascontiguousarray(Y @ W.T)
     yy = np.einsum("nd,nd->n", Y, Y)
     G = np.ascontiguousarray(W @ W.T)
@@ -209,30 +215,27 @@ def _estep_linear(item: dict[str, Any]) -> dict[str, Any]:
     tu, tv, tn = _template(cfg)
     K = phi.shape[0]
     nc = _n_chunks(N)
-
-    def run(weight, want):
-        logev_t = np.empty(N)
-        logev_u = np.empty(N)
-        cand = np.empty((N, cfg["hp"]), dtype=np.int64)
-        S = np.zeros((N, H))
-        SS = np.zeros((nc, H, H)) if want else np.zeros((1, 1, 1))
-        cnt = np.zeros((nc, K)) if want else np.zeros((1, K))
-        k._linear_estep(WY, yy, G, wnorm, phi, logpi, float(item["beta"]), float(p["sigma2"]),
-                        float(D), cfg["hp"], cfg["sel_mode"], int(cfg["all_singletons"]),
-                        tu, tv, tn, weight, int(want), nc, logev_t, logev_u, cand, S, SS, cnt)
-        return logev_t, logev_u, cand, S, SS, cnt
-
-    mode = item["pass"]
-    if mode == "evidence":
-        lt, lu, *_ = run(np.zeros(N), False)
-        return {"logev_t": lt, "logev_u": lu}
-    lt, lu, cand, S, SS, cnt = run(np.ones(N), True) if item.get("threshold") is None else \
-        _two_pass(run, N, item)
-    if mode == "transform":
-        return {"logev_t": lt, "logev_u": lu, "S": S, "candidates": cand}
-    w = _weights(item, N, lt)
-    return {"logev_t": lt, "logev_u": lu, "n_used": float(w.sum()),
-            "SY": S.T @ Y, "SS": SS.sum(axis=0), "counts": cnt.sum(axis=0),
+    want = item["pass"] != "evidence"
+    logev_t = np.empty(N)
+    logev_u = np.empty(N)
+    cand = np.empty((N, hp), dtype=np.int64)
+    S = np.zeros((N, H) if want else (1, 1))
+    SSc = np.zeros((N, hp, hp) if want else (1, 1, 1))
+    D2 = np.zeros((N, H) if want else (1, 1))
+    cnt = np.zeros((N, K) if want else (1, 1))
+    # One pass: per-point statistics of every point; the cut is applied afterwards.
+    k._linear_estep(WY, yy, G, wnorm, phi, logpi, float(item["beta"]), float(p["sigma2"]),
+                    float(D), hp, cfg["sel_mode"], int(cfg["all_singletons"]), tu, tv, tn,
+                    int(want), nc, logev_t, logev_u, cand, S, SSc, D2, cnt)
+    if item["pass"] == "evidence":
+        return {"logev_t": logev_t, "logev_u": logev_u}
+    if item["pass"] == "transform":
+        return {"logev_t": logev_t, "logev_u": logev_u, "S": S, "candidates": cand}
+    w = _weights(item, N, logev_t)
+    SS = np.zeros((nc, H, H))
+    k._linear_scatter(cand, SSc, D2, w, nc, SS)
+    return {"logev_t": logev_t, "logev_u": logev_u, "n_used": float(w.sum()),
+            "SY": (S * w[:, None]).T @ Y, "SS": SS.sum(axis=0), "counts": w @ cnt,
             "yy": float(yy @ w)}
 
 

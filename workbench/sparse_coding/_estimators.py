@@ -38,6 +38,8 @@ class _ETModel:
     _sel_mode = 0
     _all_singletons = True
     _supports_cut = True
+    #: the E-step of one shard can apply the cut itself after a single pass (linear models)
+    _one_pass = False
     #: ProSper's parameter files (§1.5 of the reference note): T0, fraction of the run.
     _T0, _T_frac = 2.0, 0.7
 
@@ -109,10 +111,10 @@ class _ETModel:
         return W, sigma
 
     # ---------------------------------------------------------------- driver
-    def _run_estep(self, ex, shards, params, beta, rho, threshold, mode):
+    def _run_estep(self, ex, shards, params, beta, rho, threshold, mode, n_use=None):
         items = [{"model": self._kind, "params": params, "Y": s, "config": self._config(),
-                  "beta": beta, "rho": rho, "threshold": threshold, "pass": mode}
-                 for s in shards]
+                  "beta": beta, "rho": rho, "threshold": threshold, "pass": mode,
+                  "n_use": n_use} for s in shards]
         if ex is None:
             return [estep_shard(it) for it in items]
         return ex.map(estep_shard, items)
@@ -171,15 +173,21 @@ class _ETModel:
                     T = sched["T", it]
                     beta, rho = 1.0 / T, self._rho(T)
                     threshold = None
+                    n_use = None
                     cut = sched["Ncut_factor", it] if self._supports_cut else 0.0
                     if cut > 0.0:
                         A, _ = truncated_mass(H, g, self._p_active(params))
                         n_use = int(math.floor(N * (1.0 - (1.0 - A) * cut)))
-                        if 0 < n_use < N:
+                        if 0 < n_use < N and (len(shards) > 1 or not self._one_pass):
+                            # global threshold: pass 1 gathers every point's evidence
                             ev = self._run_estep(ex, shards, params, beta, rho, None, "evidence")
                             lt = np.concatenate([e["logev_t"] for e in ev])
                             threshold = float(np.partition(lt, N - n_use)[N - n_use])
-                    stats = self._run_estep(ex, shards, params, beta, rho, threshold, "stats")
+                            n_use = None
+                    else:
+                        n_use = None
+                    stats = self._run_estep(ex, shards, params, beta, rho, threshold, "stats",
+                                            n_use if threshold is None else None)
                     F.append(float(sum(s["logev_u"].sum() for s in stats)) / N)
                     total = _sum_stats(stats)
                     temps.append(T)
@@ -260,6 +268,7 @@ def _solve_psd(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 class _LinearDiscrete(_ETModel):
     _kind = "linear"
+    _one_pass = True
 
     def _phi(self) -> np.ndarray:
         return np.array([0.0, 1.0])

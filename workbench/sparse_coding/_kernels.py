@@ -91,8 +91,8 @@ def _chunk_bounds(N, n_chunks, c):
 
 @kernel(parallel=True)
 def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, all_singletons,
-                  t_units, t_vals, t_n, weight, want_stats, n_chunks,
-                  logev_t, logev_u, cand_out, S_out, SS_acc, cnt_acc):
+                  t_units, t_vals, t_n, want_stats, n_chunks,
+                  logev_t, logev_u, cand_out, S_out, SSc_out, D2_out, cnt_out):
     """Truncated E-step for BSC/TSC/DSC.
 
     Selection ``sel_mode``: 0 = normalised overlap (W_h . y)/||W_h|| (BSC), 1 = best singleton
@@ -101,8 +101,11 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
     costs O(n^2/2) multiply-adds, independent of D (Gram trick).
     Outputs: ``logev_t`` tempered log evidence log sum_K exp(log p(s) + beta log p(y|s)),
     ``logev_u`` untempered log evidence (the point's truncated free energy term), ``cand_out``
-    candidates, and for ``weight[n] > 0`` (if ``want_stats``): ``S_out[n]`` = <s>_n (weighted),
-    ``SS_acc[c]`` += w <s s^T>_n, ``cnt_acc[c, k]`` += w <#{h: s_h = phi_k}>_n.
+    candidates, and if ``want_stats`` per-point statistics (one pass; the caller keeps the
+    points that survive the data-point cut and scatters them with ``_linear_scatter``):
+    ``S_out[n]`` = <s>_n, ``SSc_out[n, i, k]`` = the template states' part of <s s^T>_n on
+    candidate slots (i, k), ``D2_out[n, h]`` = the extra singletons' part of <s_h^2>_n,
+    ``cnt_out[n, k]`` = <#{h: s_h = phi_k}>_n.
     """
     N = WY.shape[0]
     H = WY.shape[1]
@@ -192,34 +195,53 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
             lt = _logsumexp(lj, n_states)
             logev_t[n] = lt
             logev_u[n] = _logsumexp(lu, n_states)
-            if want_stats and weight[n] > 0.0:
-                w = weight[n]
+            if want_stats:
                 j = 0
                 if all_singletons:
-                    q = w * math.exp(lj[0] - lt)
-                    cnt_acc[c, 0] += q * H
+                    q = math.exp(lj[0] - lt)
+                    cnt_out[n, 0] += q * H
                     j = 1
                     for h in range(H):
                         for k in range(1, K):
-                            q = w * math.exp(lj[j] - lt)
+                            q = math.exp(lj[j] - lt)
                             v = phi[k]
                             S_out[n, h] += q * v
-                            SS_acc[c, h, h] += q * v * v
-                            cnt_acc[c, k] += q
-                            cnt_acc[c, 0] += q * (H - 1)
+                            D2_out[n, h] += q * v * v
+                            cnt_out[n, k] += q
+                            cnt_out[n, 0] += q * (H - 1)
                             j += 1
                 for m in range(M):
-                    q = w * math.exp(lj[n_extra + m] - lt)
+                    q = math.exp(lj[n_extra + m] - lt)
                     na = t_n[m]
-                    cnt_acc[c, 0] += q * (H - na)
+                    cnt_out[n, 0] += q * (H - na)
                     for i in range(na):
                         vi = t_phi[m, i]
-                        ui = cand[t_units[m, i]]
+                        si = t_units[m, i]
                         qv = q * vi
-                        S_out[n, ui] += qv
-                        cnt_acc[c, t_vals[m, i]] += q
+                        S_out[n, cand[si]] += qv
+                        cnt_out[n, t_vals[m, i]] += q
                         for k in range(na):
-                            SS_acc[c, ui, cand[t_units[m, k]]] += qv * t_phi[m, k]
+                            SSc_out[n, si, t_units[m, k]] += qv * t_phi[m, k]
+
+
+@kernel(parallel=True)
+def _linear_scatter(cand, SSc, D2, weight, n_chunks, SS_acc):
+    """SS_acc[c] += sum over the chunk's points of weight[n] <s s^T>_n (slots -> units)."""
+    N = cand.shape[0]
+    hp = cand.shape[1]
+    H = D2.shape[1]
+    for c in prange(n_chunks):
+        lo, hi = _chunk_bounds(N, n_chunks, c)
+        for n in range(lo, hi):
+            w = weight[n]
+            if w == 0.0:
+                continue
+            for i in range(hp):
+                ci = cand[n, i]
+                for k in range(hp):
+                    SS_acc[c, ci, cand[n, k]] += w * SSc[n, i, k]
+            for h in range(H):
+                SS_acc[c, h, h] += w * D2[n, h]
 
 
 # --------------------------------------------------------------------------------------------
