@@ -303,11 +303,10 @@ def _gsc_state(units, n, WYn, yyn, G, mu, psi, sigma2, D, L, b, kappa):
 
 
 @kernel
-def _chol_inverse(L, n, out):
-    """out = (L L^T)^{-1} for the leading n x n block of lower-triangular L."""
+def _chol_inverse(L, n, out, x):
+    """out = (L L^T)^{-1} for the leading n x n block of lower-triangular L (x: workspace)."""
     for col in range(n):
         # solve L L^T x = e_col
-        x = np.zeros(n)
         for i in range(n):
             s = 1.0 if i == col else 0.0
             for m in range(i):
@@ -355,6 +354,7 @@ def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
         b = np.zeros(gmax)
         kappa = np.zeros(gmax)
         Linv = np.zeros((gmax, gmax))
+        xw = np.zeros(gmax)
         for n in range(lo, hi):
             WYn = WY[n]
             for h in range(H):
@@ -383,7 +383,7 @@ def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
                     if na == 0:
                         continue
                     _gsc_state(units, na, WYn, yy[n], G, mu, psi, sigma2, D, L, b, kappa)
-                    _chol_inverse(L, na, Linv)
+                    _chol_inverse(L, na, Linv, xw)
                     for i in range(na):
                         ui = units[i]
                         S_out[n, ui] += q
@@ -400,38 +400,29 @@ def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
 
 
 @kernel
-def _soft_max_field(units, n, W, rho, mode, wbar):
-    """wbar_d = (sum_h W_hd^rho)^(1/rho) (MCA, mode 0) or sign(t)|t|^(1/rho) with
-    t = sum_h sign(W_hd)|W_hd|^rho (MMCA, mode 1), computed relative to max |W_hd|."""
-    D = W.shape[1]
+def _soft_max_field(units, n, P, rho, mode, t, wbar):
+    """Soft (signed) maximum of the active fields from precomputed powers ``P``.
+
+    P_hd = W_hd^rho (MCA, mode 0) or sign(W_hd)|W_hd|^rho (MMCA, mode 1); then
+    t_d = sum_{h active} P_hd and wbar_d = sign(t_d)|t_d|^(1/rho): one power per pixel.
+    """
+    D = P.shape[1]
+    inv = 1.0 / rho
     for d in range(D):
-        if n == 0:
-            wbar[d] = 0.0
-            continue
-        m = 0.0
+        acc = 0.0
         for i in range(n):
-            a = abs(W[units[i], d])
-            if a > m:
-                m = a
-        if m == 0.0:
-            wbar[d] = 0.0
-            continue
-        t = 0.0
-        for i in range(n):
-            w = W[units[i], d]
-            r = (abs(w) / m) ** rho
-            if mode == 1 and w < 0.0:
-                t -= r
-            else:
-                t += r
-        if t >= 0.0:
-            wbar[d] = m * t ** (1.0 / rho)
+            acc += P[units[i], d]
+        t[d] = acc
+        if acc > 0.0:
+            wbar[d] = acc ** inv
+        elif acc < 0.0:
+            wbar[d] = -((-acc) ** inv)
         else:
-            wbar[d] = -m * (-t) ** (1.0 / rho)
+            wbar[d] = 0.0
 
 
 @kernel(parallel=True)
-def _max_estep(Y, W, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons,
+def _max_estep(Y, W, P, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons,
                t_units, t_vals, t_n, weight, want_stats, n_chunks,
                logev_t, logev_u, cand_out, S_out, A_acc, AY_acc, err_acc):
     """Truncated E-step for MCA (mode 0) and MMCA (mode 1).
@@ -440,7 +431,8 @@ def _max_estep(Y, W, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons
     the smallest sum_d max(W_hd - y_d, 0) (MCA) or ||W_h - y||^2 (MMCA). Statistics for
     ``weight[n] > 0``: <s> into ``S_out``; ``A_acc[c]`` += <A_hd>, ``AY_acc[c]`` += <A_hd> y_d
     with A_hd = s_h (W_hd / Wbar_d)^(rho - 1) (MCA) or s_h min(1, |W_hd / Wbar_d|)^(rho - 1)
-    (MMCA); ``err_acc[c]`` += <||y - Wbar(s)||^2>.
+    (MMCA), computed without powers as (P_hd / t_d)(Wbar_d / W_hd); ``err_acc[c]`` +=
+    <||y - Wbar(s)||^2>. ``P`` holds the powers of W (see ``_soft_max_field``).
     """
     N = Y.shape[0]
     D = Y.shape[1]
@@ -463,6 +455,7 @@ def _max_estep(Y, W, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons
         used = np.zeros(H, dtype=np.int64)
         cand = np.zeros(hp, dtype=np.int64)
         wbar = np.zeros(D)
+        tbuf = np.zeros(D)
         for n in range(lo, hi):
             y = Y[n]
             for h in range(H):
@@ -481,7 +474,7 @@ def _max_estep(Y, W, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons
                 cand_out[n, i] = cand[i]
             for j in range(n_states):
                 na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
-                _soft_max_field(units, na, W, rho, mode, wbar)
+                _soft_max_field(units, na, P, rho, mode, tbuf, wbar)
                 err = 0.0
                 for d in range(D):
                     e = y[d] - wbar[d]
@@ -498,7 +491,7 @@ def _max_estep(Y, W, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons
                 for j in range(n_states):
                     q = w * math.exp(lj[j] - lt)
                     na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
-                    _soft_max_field(units, na, W, rho, mode, wbar)
+                    _soft_max_field(units, na, P, rho, mode, tbuf, wbar)
                     err = 0.0
                     for d in range(D):
                         e = y[d] - wbar[d]
@@ -509,14 +502,12 @@ def _max_estep(Y, W, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons
                         S_out[n, ui] += q
                         for d in range(D):
                             wb = wbar[d]
-                            if na == 1:
+                            if na == 1 or tbuf[d] == 0.0:
                                 a = 1.0
-                            elif mode == 0:
-                                a = (W[ui, d] / wb) ** (rho - 1.0) if wb > 0.0 else 1.0
                             else:
-                                r = abs(W[ui, d]) / abs(wb) if wb != 0.0 else 1.0
-                                if r > 1.0:
-                                    r = 1.0
-                                a = r ** (rho - 1.0)
+                                # (|W_hd| / |wbar_d|)^(rho - 1) = (P_hd / t_d) (wbar_d / W_hd)
+                                a = (P[ui, d] / tbuf[d]) * (wb / W[ui, d])
+                                if mode == 1 and a > 1.0:
+                                    a = 1.0
                             A_acc[c, ui, d] += q * a
                             AY_acc[c, ui, d] += q * a * y[d]
