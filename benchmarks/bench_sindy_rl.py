@@ -31,7 +31,7 @@ def _pendulum_model():
     from workbench.sindy_rl import collect_real, fit_surrogate, get_task
 
     task = get_task("pendulum")
-    o, a, y, _ = collect_real(task.make_env(), 2000, None, np.random.default_rng(0), 0)
+    o, a, y, _, _ = collect_real(task.make_env(), 2000, None, np.random.default_rng(0), 0)
     return task, fit_surrogate(o, a, y, project=task.project, random_state=0), (o, a, y)
 
 

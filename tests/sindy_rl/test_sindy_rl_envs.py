@@ -173,7 +173,8 @@ def test_ars_step_matches_naive_and_improves():
     assert _quadratic(opt.params(state)[None])[0] > 0.2 * start  # >80% of the gap closed
 
 
-def test_sindy_rl_counts_real_steps_exactly(monkeypatch):
+@pytest.mark.parametrize("optimizer, reward", [("cem", "known"), ("ars", "learned")])
+def test_sindy_rl_counts_real_steps_exactly(monkeypatch, optimizer, reward):
     calls = {"n": 0}
     original = sr._dyna.collect_real
 
@@ -183,13 +184,18 @@ def test_sindy_rl_counts_real_steps_exactly(monkeypatch):
         return out
 
     monkeypatch.setattr(sr._dyna, "collect_real", counting)
-    agent = sr.SINDyRL("pendulum", n_warmup=300, n_collect=100, optimizer_iters=1,
-                       n_restarts=0, n_models=3, optimizer_options={"pop_size": 8, "n_elite": 2},
+    options = {"pop_size": 8, "n_elite": 2} if optimizer == "cem" else {"n_directions": 4,
+                                                                          "top": 2}
+    agent = sr.SINDyRL("pendulum", optimizer=optimizer, n_warmup=300, n_collect=100,
+                       optimizer_iters=1, n_restarts=0, n_models=3, optimizer_options=options,
+                       reward=reward, reward_options={"degree": 2, "n_models": 3},
                        n_eval=2, random_state=0)
     res = agent.run(max_real_steps=560)
     assert res.total_real_steps == calls["n"] == 300 + 2 * 100
     np.testing.assert_array_equal(res.real_steps, [300, 400, 500])
     assert res.n_refits == 3 and len(res.eval_returns) == 3
+    assert (agent.reward_model_ is not None) == (reward == "learned")
+    assert res.optimizer == optimizer
 
 
 def test_distilled_policy_reproduces_teacher():

@@ -84,7 +84,7 @@ def _pendulum_data(n, seed):
 
     task = get_task("pendulum")
     env = task.make_env()
-    o, a, y, counted = collect_real(env, n, None, np.random.default_rng(seed), seed)
+    o, a, y, _, counted = collect_real(env, n, None, np.random.default_rng(seed), seed)
     assert counted == n
     return task, o, a, y
 

@@ -9,9 +9,9 @@ import numpy as np
 
 from workbench._results import Result, result_class
 from workbench._rng import check_random_state, spawn
-from workbench._validation import check_bool, check_int, check_scalar, error
+from workbench._validation import check_bool, check_int, check_options, check_scalar, error
 
-from ._api import fit_surrogate
+from ._api import fit_reward, fit_surrogate
 from ._env import RealBatchStepper, SurrogateEnv, policy_returns
 from ._optim import make_optimizer
 from ._policy import make_policy
@@ -74,8 +74,10 @@ class ModelFreeResult(Result):
 
 
 def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
-                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Step a real gymnasium env ``n_steps`` times; returns (obs, act, next_obs, steps counted).
+                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Step a real gymnasium env ``n_steps`` times.
+
+    Returns (obs (n, n_obs), act (n, n_act), next_obs (n, n_obs), reward (n,), steps counted).
 
     ``act_fn(obs (n_obs,)) -> action`` or None for uniform random actions in the action box.
     Resets on termination or truncation; each ``env.step`` is one counted step.
@@ -85,7 +87,7 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
     _check_box(env.observation_space, "env.observation_space")
     _check_box(env.action_space, "env.action_space")
     n_steps = check_int(n_steps, "n_steps", min_value=0)
-    obs_l, act_l, nxt_l = [], [], []
+    obs_l, act_l, nxt_l, rew_l = [], [], [], []
     obs, _ = env.reset(seed=seed)
     low, high = env.action_space.low.astype(np.float64), env.action_space.high.astype(np.float64)
     counted = 0
@@ -93,7 +95,8 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
         o = np.asarray(obs, dtype=np.float64)
         a = rng.uniform(low, high) if act_fn is None else np.asarray(act_fn(o), dtype=np.float64)
         a = np.clip(a.reshape(-1), low, high)
-        nxt, _, terminated, truncated, _ = env.step(a.astype(env.action_space.dtype))
+        nxt, rew, terminated, truncated, _ = env.step(a.astype(env.action_space.dtype))
+        rew_l.append(float(rew))
         counted += 1
         obs_l.append(o)
         act_l.append(a)
@@ -105,7 +108,7 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
         obs = nxt
         if terminated or truncated:
             obs, _ = env.reset()
-    return np.array(obs_l), np.array(act_l), np.array(nxt_l), counted
+    return np.array(obs_l), np.array(act_l), np.array(nxt_l), np.array(rew_l), counted
 
 
 def evaluate_policy(task: Task, policy: Any, params: np.ndarray, n_episodes: int = 20,
@@ -151,6 +154,11 @@ class SINDyRL:
     n_starts : int, default 4
         Start states per candidate in the surrogate (redrawn each optimizer iteration).
     degree, threshold, alpha, n_models : surrogate settings (see :func:`fit_surrogate`)
+    reward : {"known", "learned"}, default "known"
+        The task's analytic reward (sindy-rl's FunctionalRewardModel), or a sparse ensemble
+        reward model refitted on the real rewards with every dynamics refit
+        (:func:`fit_reward` with ``reward_options``).
+    reward_options : dict, optional
     n_eval : int, default 20
     target_return : float, optional
         Default -200 for Pendulum, 100 for the cart-pole swing-up.
@@ -173,6 +181,7 @@ class SINDyRL:
                  n_starts: int = 4, n_select_starts: int = 32, degree: int = 3,
                  threshold: float = 1e-3, alpha: float = 1e-5, n_models: int = 20,
                  n_eval: int = 20, target_return: float | None = None,
+                 reward: str = "known", reward_options: dict[str, Any] | None = None,
                  random_state: Any = None):
         self.task = get_task(task)
         self.optimizer = make_optimizer(optimizer, optimizer_options)
@@ -188,6 +197,9 @@ class SINDyRL:
         self.fit_kwargs = dict(degree=degree, threshold=threshold, alpha=alpha,
                                n_models=n_models)
         self.n_eval = check_int(n_eval, "n_eval", min_value=1)
+        self.reward = check_options(reward, ("known", "learned"), "reward")
+        self.reward_kwargs = dict(reward_options or {})
+        self.reward_model_ = None
         default_target = {"pendulum": -200.0, "cartpole_swingup": 100.0}.get(self.task.name,
                                                                                0.0)
         self.target_return = check_scalar(
@@ -247,10 +259,10 @@ class SINDyRL:
                                      np.random.default_rng(seeds[2]))
         env_seed = int(seeds[3].generate_state(1)[0])
         real_env = self.task.make_env()
-        o, a, y, counted = collect_real(real_env, self.n_warmup, None, data_rng, env_seed)
+        o, a, y, r, counted = collect_real(real_env, self.n_warmup, None, data_rng, env_seed)
         real_steps = counted
-        off = (o, a, y)
-        on: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        off = (o, a, y, r)
+        on: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         state = None
         steps_hist, ret_hist, sur_hist, terms_hist = [], [], [], []
         sur_total = n_refits = 0
@@ -259,16 +271,24 @@ class SINDyRL:
             on_o = np.concatenate([t[0] for t in on]) if on else np.empty((0, o.shape[1]))
             on_a = np.concatenate([t[1] for t in on]) if on else np.empty((0, a.shape[1]))
             on_y = np.concatenate([t[2] for t in on]) if on else np.empty((0, y.shape[1]))
+            on_r = np.concatenate([t[3] for t in on]) if on else np.empty(0)
             if self.max_on_policy and len(on_o) > self.max_on_policy:  # FIFO cap
-                on_o, on_a, on_y = (v[-self.max_on_policy:] for v in (on_o, on_a, on_y))
+                on_o, on_a, on_y, on_r = (v[-self.max_on_policy:]
+                                          for v in (on_o, on_a, on_y, on_r))
             elif self.max_on_policy == 0:
-                on_o, on_a, on_y = on_o[:0], on_a[:0], on_y[:0]
+                on_o, on_a, on_y, on_r = on_o[:0], on_a[:0], on_y[:0], on_r[:0]
             self.model_ = fit_surrogate(
                 np.concatenate([off[0], on_o]), np.concatenate([off[1], on_a]),
                 np.concatenate([off[2], on_y]), project=self.task.project,
                 random_state=next(fit_seeds), **self.fit_kwargs)
             n_refits += 1
-            env = SurrogateEnv(self.model_, self.task)
+            self.reward_model_ = None
+            if self.reward == "learned":
+                self.reward_model_ = fit_reward(
+                    np.concatenate([off[0], on_o]), np.concatenate([off[1], on_a]),
+                    np.concatenate([off[3], on_r]), random_state=next(fit_seeds),
+                    **self.reward_kwargs)
+            env = SurrogateEnv(self.model_, self.task, reward=self.reward_model_)
             state, sur_ret, n_sur = self._optimize(env, opt_rng, state)
             sur_total += n_sur
             self.params_ = self.optimizer.params(state).copy()
@@ -285,10 +305,10 @@ class SINDyRL:
             if (stop_at_target and ev >= self.target_return) or \
                     real_steps + self.n_collect > max_real_steps:
                 break
-            o2, a2, y2, c2 = collect_real(real_env, self.n_collect, self.act, data_rng,
-                                          env_seed + len(on) + 1)
+            o2, a2, y2, r2, c2 = collect_real(real_env, self.n_collect, self.act, data_rng,
+                                              env_seed + len(on) + 1)
             real_steps += c2
-            on.append((o2, a2, y2))
+            on.append((o2, a2, y2, r2))
         real_env.close()
         rs, er = np.array(steps_hist, dtype=np.int64), np.array(ret_hist)
         s2t = _steps_to(rs, er, self.target_return)
