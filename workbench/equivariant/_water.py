@@ -310,9 +310,9 @@ _METHODS = ("three_phase", "random_fixed", "dense")
 
 def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
                           n_train: int = 96, n_test: int = 32, lmax: int = 4,
-                          basis: str = "def2-svp", n_steps: int = 600,
-                          random_steps: int = 150, adaptive_steps: int = 100,
-                          lr: float = 1e-2, data: dict | None = None,
+                          basis: str = "def2-svp", n_steps: int = 400,
+                          random_steps: int = 100, adaptive_steps: int = 60,
+                          lr: float = 0.1, data: dict | None = None,
                           random_state: Any = 0) -> WaterToyResult:
     """Train the gated TP network on water Fock matrices and report the test H MAE.
 
@@ -327,7 +327,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     basis : str, default "def2-svp"
     n_steps, random_steps, adaptive_steps : int
         Full-batch Adam steps and the scheduler's phase lengths.
-    lr : float, default 1e-2
+    lr : float, default 0.1
+        Adam learning rate (cosine decay, gradient clip 5 as in SPHNet).
     data : dict, optional
         Output of :func:`water_fock_dataset` (``n_train + n_test`` conformers); generated and
         cached when omitted (needs PySCF).

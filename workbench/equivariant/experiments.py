@@ -16,7 +16,7 @@ from ._irreps import Irreps
 from ._tp import TensorProduct
 from ._train import teacher_student
 
-__all__ = ["teacher_student_point", "tp_sparsity_point", "sparsity_mask"]
+__all__ = ["teacher_student_point", "tp_sparsity_point", "sparsity_mask", "water_point"]
 
 _MASKS = ("random", "cheapest", "costliest")
 
@@ -83,3 +83,17 @@ def tp_sparsity_point(*, l_max: int = 4, mul: int = 32, batch: int = 256,
         "dense_s": float(np.median(t_dense)), "sparse_s": float(np.median(t_sparse)),
         "time_fraction": float(np.median(t_sparse) / np.median(t_dense)),
     }
+
+
+def water_point(*, method: str = "three_phase", sparsity: float = 0.7, n_train: int = 96,
+                n_test: int = 32, n_steps: int = 400, random_state: Any = 0) -> dict[str, Any]:
+    """One water Hamiltonian toy run (needs PySCF; data cached after the first call)."""
+    from ._water import water_hamiltonian_toy, water_fock_dataset
+
+    data = water_fock_dataset(n_train + n_test, random_state=0)
+    res = water_hamiltonian_toy(method=method, sparsity=sparsity, n_train=n_train,
+                                n_test=n_test, n_steps=n_steps, data=data,
+                                random_state=random_state)
+    out = res.summary()
+    out["tp_speedup_vs_dense"] = res.dense_tp_time_s / res.tp_time_s
+    return out
