@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -416,7 +417,7 @@ def _load_npz(path: Path) -> Trace:
                          str(z["name"]) if "name" in z.files else path.stem)
     except TraceFormatError:
         raise
-    except (OSError, ValueError, EOFError, zlib.error, KeyError) as exc:
+    except (OSError, ValueError, EOFError, zlib.error, KeyError, zipfile.BadZipFile) as exc:
         raise TraceFormatError(f"{path}: corrupt or truncated .npz trace ({exc})") from None
 
 

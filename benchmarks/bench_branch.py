@@ -1,0 +1,150 @@
+"""Branch workbench benchmark: MPKI of every predictor, sparse overlay gain, throughput.
+
+Traces: the CBP2016 traces found in the trace directory (WORKBENCH_TRACE_DIR), programs traced
+here with qemu-user (gzip; skipped without qemu), and planted-correlation traces. Peer for
+throughput: the pure-Python reference predictors of tests/naive on a prefix of the same trace.
+Reference MPKI: shared/reference/branch_pred.md section 6.2.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+
+from benchmarks._harness import Benchmark
+
+REFERENCE = {  # reference note 6.2 (prototype predictors; TAGE-SC-L = Seznec's C++ code)
+    ("SHORT_MOBILE-1", "bimodal", "8KB"): 2.738, ("SHORT_MOBILE-1", "gshare", "8KB"): 2.730,
+    ("SHORT_MOBILE-1", "gshare", "64KB"): 3.087, ("SHORT_MOBILE-1", "perceptron", "8KB"): 1.469,
+    ("SHORT_MOBILE-1", "perceptron", "64KB"): 1.064,
+    ("SHORT_MOBILE-1", "hashed_perceptron", "8KB"): 0.988,
+    ("SHORT_MOBILE-1", "hashed_perceptron", "64KB"): 0.702,
+    ("SHORT_MOBILE-1", "tage", "8KB"): 0.874, ("SHORT_MOBILE-1", "tage_sc_l", "64KB"): 0.311,
+    ("SHORT_MOBILE-4", "bimodal", "8KB"): 5.572, ("SHORT_MOBILE-4", "gshare", "8KB"): 5.346,
+    ("SHORT_MOBILE-4", "gshare", "64KB"): 5.085, ("SHORT_MOBILE-4", "perceptron", "8KB"): 5.003,
+    ("SHORT_MOBILE-4", "perceptron", "64KB"): 4.926,
+    ("SHORT_MOBILE-4", "hashed_perceptron", "8KB"): 4.789,
+    ("SHORT_MOBILE-4", "hashed_perceptron", "64KB"): 3.813,
+    ("SHORT_MOBILE-4", "tage", "8KB"): 5.078, ("SHORT_MOBILE-4", "tage_sc_l", "64KB"): 4.068,
+}
+PREDICTORS = ["bimodal", "gshare", "tournament", "perceptron", "hashed_perceptron", "tage",
+              "tage_sc_l"]
+
+
+def _traces(quick: bool):
+    from workbench.branch import load_trace, planted_trace, trace_dir, trace_program
+
+    out = {}
+    for name in ("SHORT_MOBILE-1", "SHORT_MOBILE-4"):
+        path = trace_dir() / f"{name}.bt9.trace.gz"
+        if path.exists():
+            out[name] = load_trace(path)
+    if shutil.which("qemu-x86_64") and shutil.which("gzip"):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "input.dat")
+            rng = np.random.default_rng(0)
+            words = rng.choice([b"alpha ", b"beta ", b"gamma ", b"delta\n", b"x", b"yy"],
+                               size=60000 if quick else 200000)
+            with open(data, "wb") as fh:
+                fh.write(b"".join(words.tolist()))
+            out["gzip-6"] = trace_program(["gzip", "-c", "-6", data])
+            py = shutil.which("python3")
+            script = os.path.join(tmp, "s.py")
+            with open(script, "w") as fh:
+                fh.write("import json,re\nrows=[{'k':i*7919%1000,'s':str(i)*3} "
+                         "for i in range(3000)]\nrows.sort(key=lambda r:(r['k'],r['s']))\n"
+                         "t=json.dumps(rows)\nprint(len(re.findall(r'\"k\": 1\\d', t)))\n")
+            if py and not quick:
+                out["python-json-sort"] = trace_program([py, script],
+                                                        env={"PYTHONHASHSEED": "0"})
+    for fn, dist in (("and", (5, 23)), ("copy", (37,))):
+        t = planted_trace(fn, dist, n_iterations=50000, random_state=0)
+        out[t.name] = t
+    return out
+
+
+def main(quick: bool = False) -> None:
+    from tests.naive.branch_predictors import naive_gshare
+    from workbench.branch import simulate, sparse_predictor
+
+    b = Benchmark("branch")
+    traces = _traces(quick)
+    # ---- MPKI of every predictor x budget x trace (one timed run each)
+    mpki = {}
+    from workbench.branch import loop_trace
+
+    for pred in PREDICTORS:  # compile every kernel first (JIT time is not throughput)
+        for budget in ("8KB", "64KB"):
+            simulate(loop_trace(5, 20), pred, budget=budget)
+    for tname, t in traces.items():
+        for pred in PREDICTORS:
+            for budget in ("8KB", "64KB"):
+                box = {}
+
+                def run(t=t, pred=pred, budget=budget, box=box):
+                    box["r"] = simulate(t, pred, budget=budget)
+                    return box["r"]
+
+                ref = REFERENCE.get((tname, pred, budget))
+                case = b.compare(
+                    f"mpki {tname} {pred} {budget}", ours=run, peer=None,
+                    peer_name="reference note 6.2" if ref else "-", repeat=1, warmup=0,
+                    params={"trace": tname, "predictor": pred, "budget": budget,
+                            "branches": t.n_branches},
+                    check=lambda o, p, ref=ref: {
+                        "mpki": round(o.mpki, 4), "reference_mpki": ref,
+                        "storage_bits": o.storage_bits, "budget_bits": o.budget_bits})
+                r = box["r"]
+                mpki[(tname, pred, budget)] = r.mpki
+                case.check["branches_per_s"] = round(len(r.predictions) / case.ours_median)
+    # ---- throughput vs the pure-Python reference on a prefix
+    base = traces.get("SHORT_MOBILE-1") or next(iter(traces.values()))
+    prefix = base.slice(0, 300000)
+    pcs = [int(x) for x in prefix.kernel_arrays()[0]]
+    tk, cd = prefix.taken.tolist(), prefix.conditional.tolist()
+    b.compare("throughput gshare 8KB (300k-branch prefix)",
+              ours=lambda: simulate(prefix, "gshare", budget="8KB"),
+              peer=lambda: naive_gshare(pcs, tk, cd), peer_name="pure-Python gshare",
+              repeat=3, params={"branches": prefix.n_branches},
+              check=lambda o, p: {"identical_predictions": bool(
+                  np.array_equal(o.predictions, np.asarray(p, np.uint8)))})
+    # ---- sparse overlay over TAGE-SC-L 64KB
+    for tname, t in traces.items():
+        for variant in ("offline", "online"):
+            if variant == "online" and t.n_branches > 5_000_000 and quick:
+                continue
+            box = {}
+
+            def run_sp(t=t, variant=variant, box=box):
+                box["r"] = sparse_predictor(t, base="tage_sc_l", base_budget="64KB",
+                                            variant=variant, extra_budget="2KB")
+                return box["r"]
+
+            b.compare(f"sparse {variant} {tname} (TAGE-SC-L 64KB + 2KB)", ours=run_sp, peer=None,
+                      peer_name="base TAGE-SC-L 64KB", repeat=1, warmup=0,
+                      params={"trace": tname, "variant": variant},
+                      check=lambda o, p: {"base_mpki_heldout": round(o.base_mpki, 4),
+                                          "mpki_heldout": round(o.mpki, 4),
+                                          "mpki_change": round(o.mpki_change, 4),
+                                          "n_models": o.n_models,
+                                          "storage_bits": o.storage_bits})
+    # ---- headline: mean MPKI of TAGE-SC-L 64KB vs hashed perceptron 64KB
+    names = [n for n in traces if not n.startswith("planted")]
+    if names:
+        tscl = float(np.mean([mpki[(n, "tage_sc_l", "64KB")] for n in names]))
+        hp = float(np.mean([mpki[(n, "hashed_perceptron", "64KB")] for n in names]))
+        b.compare("mean MPKI TAGE-SC-L 64KB vs hashed perceptron 64KB", ours=lambda: tscl,
+                  peer=lambda: hp, peer_name="hashed perceptron 64KB", repeat=1, warmup=0,
+                  params={"traces": names},
+                  check=lambda o, p: {"tage_sc_l_64KB": round(o, 4),
+                                      "hashed_perceptron_64KB": round(p, 4),
+                                      "tage_sc_l_better": o < p})
+    b.write()
+
+
+if __name__ == "__main__":
+    main()
