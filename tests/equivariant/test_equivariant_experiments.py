@@ -1,0 +1,102 @@
+"""Sweep file, sweep targets, demo section and the water toy (PySCF parts are slow)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workbench.equivariant import TensorProduct, random_rotation, wigner_D
+from workbench.equivariant.experiments import (sparsity_mask, teacher_student_point,
+                                               tp_sparsity_point)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sweep_file_loads_and_one_point_runs():
+    sweep_mod = pytest.importorskip("workbench.sweep")
+    sweep = sweep_mod.load(ROOT / "sims" / "sphnet_sparsity.toml")
+    points = sweep.points()
+    assert len(points) == 3 * 4 * 3
+    params = dict(points[0].params)
+    params.update(n_steps=40, random_steps=16, adaptive_steps=8)
+    out = teacher_student_point(**params)
+    assert 0.0 <= out["recall"] <= 1.0 and np.isfinite(out["test_mse"])
+
+
+def test_tp_sparsity_point_and_masks():
+    out = tp_sparsity_point(l_max=2, mul=4, batch=16, sparsity=0.5, repeat=1)
+    assert out["n_paths"] == 15 and out["kept_paths"] == 7
+    assert 0 < out["flops_fraction"] < 1
+    tp = TensorProduct("4x0e+4x1e+4x2e", "4x0e+4x1e+4x2e", "4x0e+4x1e+4x2e")
+    cheap = sparsity_mask(tp, 0.7, "cheapest")
+    costly = sparsity_mask(tp, 0.7, "costliest")
+    assert tp.flops(cheap) < tp.flops(costly)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        sparsity_mask(tp, 0.7, "learned")
+
+
+@pytest.mark.slow
+def test_demo_section_runs(tmp_path):
+    from workbench.equivariant._demo import demo_section
+
+    section = demo_section(tmp_path, quick=True)
+    assert (tmp_path / section.figures[0]).exists()
+    assert section.rows[0].ours < 1e-12
+    assert section.rows[1].ours == 1.0
+
+
+def test_water_toy_bad_method():
+    from workbench.equivariant._water import water_hamiltonian_toy
+
+    with pytest.raises(ValueError, match="method must be one of"):
+        water_hamiltonian_toy(method="sparse")
+
+
+def _shell_rotation(shells, nao, R):
+    U = np.zeros((nao, nao))
+    for _, l, a0 in shells:
+        U[a0:a0 + 2 * l + 1, a0:a0 + 2 * l + 1] = wigner_D(l, R, convention="standard")
+    return U
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("basis", ["def2-svp", "cc-pvtz"])
+def test_pyscf_fock_rotates_with_per_shell_wigner_D(basis):
+    pytest.importorskip("pyscf")
+    from workbench.equivariant._water import _WATER, _fock, pyscf_shells
+
+    shells, perm = pyscf_shells(basis)
+    R = random_rotation(3)
+    geom = _WATER + 0.03 * np.random.default_rng(0).standard_normal((3, 3))
+    F = _fock(geom, basis, perm)
+    Fr = _fock(geom @ R.T, basis, perm)
+    U = _shell_rotation(shells, F.shape[0], R)
+    np.testing.assert_allclose(Fr, U @ F @ U.T, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_water_toy_model_is_equivariant_and_learns(tmp_path):
+    pytest.importorskip("pyscf")
+    from workbench.equivariant._water import (_Model, _node_features, pyscf_shells,
+                                              water_fock_dataset, water_hamiltonian_toy)
+
+    data = water_fock_dataset(12, random_state=5, cache_dir=tmp_path)
+    assert data["fock"].shape == (12, 24, 24)
+    res = water_hamiltonian_toy(method="three_phase", n_train=9, n_test=3, n_steps=40,
+                                random_steps=10, adaptive_steps=10, data=data)
+    assert res.loss_history[-1] < res.loss_history[0]
+    assert res.kept_paths == 2 * 19 and 0 < res.flops_fraction < 0.5
+    # the model's prediction rotates like the Fock matrix
+    shells, _ = pyscf_shells("def2-svp")
+    model = _Model(shells, 4, 0.0, "dense", [1, 2, 3])
+    R = random_rotation(8)
+    coords = data["coords"][:2]
+    preds = []
+    for c in (coords, coords @ R.T):
+        h, _ = _node_features(c, 4)
+        inputs, n = model.pair_inputs(h)
+        masks = [np.ones(tp.n_paths, bool) for tp in model.tps]
+        feats = model.features(inputs, masks, [None, None])
+        preds.append(model.predict(feats, n, 24))
+    U = _shell_rotation(shells, 24, R)
+    np.testing.assert_allclose(preds[1], U @ preds[0] @ U.T, atol=1e-10)
