@@ -26,8 +26,8 @@ import importlib
 from typing import Any
 
 from hw.spec import (  # noqa: F401  (re-exported)
-    ArchSpec, Conv2d, GEMM, Gemm, SparsitySpec, SpecError, Workload, list_specs, load_arch,
-    load_workload, parse_sparsity,
+    MODES, ArchSpec, Conv2d, GEMM, Gemm, SparsitySpec, SpecError, Workload, list_specs,
+    load_arch, load_workload, parse_sparsity,
 )
 
 __all__ = ["estimate", "compare", "Gemm", "GEMM", "Conv2d", "ArchSpec", "Workload",
@@ -40,9 +40,6 @@ _MODELS: dict[str, str] = {
     "gpu_tensor_core": "hw.gpu.model:estimate",
     "arm_sparse": "hw.arm.model:estimate",
 }
-
-MODES = ("training", "inference")
-
 
 def register_model(name: str, target: str) -> None:
     """Register a cost model ``"module:function"`` under ``name`` (for third-party models)."""
@@ -76,8 +73,10 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str | None
     sparsity : None, str, float or SparsitySpec, default None
         ``None``/``"dense"``, ``"N:M"``, a fraction of zeros, or a pattern name.
     mode : {"training", "inference"}, optional
-        ``"training"`` costs the forward, backward-data and weight-gradient GEMMs; default
-        ``"inference"`` for a workload given as a single layer, ``"training"`` otherwise.
+        ``"training"`` costs the forward, backward-data and weight-gradient GEMMs. Default: the
+        architecture's ``default_mode`` when its spec has one (``inference`` for the ARM
+        cores), else ``"inference"`` for a workload given as a single layer and
+        ``"training"`` otherwise.
     **options
         Model-specific switches (see the model's ``estimate``), e.g. ``method="bdwp"`` and
         ``interleave=False`` for ``nm_fpga``; ``backend="cusparselt"`` for the GPU model.
@@ -99,7 +98,7 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str | None
     workload_spec = load_workload(workload)
     sparsity_spec = parse_sparsity(sparsity)
     if mode is None:
-        mode = "inference" if single_layer else "training"
+        mode = arch_spec.default_mode or ("inference" if single_layer else "training")
     if mode not in MODES:
         raise ValueError(f"mode must be one of 'training', 'inference'; got {mode!r}")
     fn = _model_function(arch_spec.model, arch_spec.name)

@@ -14,6 +14,11 @@ import sys
 
 __all__ = ["register"]
 
+#: Patterns of the speedup-vs-pattern plot when ``--patterns`` is not given, by cost model
+#: (the ARM kernels exploit unstructured sparsity, so fractions of zeros; N:M otherwise).
+_DEFAULT_PATTERNS = {"arm_sparse": "0.5,0.7,0.8,0.9"}
+_DEFAULT_NM_PATTERNS = "2:4,1:4,2:8,1:8,1:16"
+
 
 def register(subparsers) -> None:
     """Add the ``hw`` command (with its ``report`` and ``list`` subcommands)."""
@@ -27,13 +32,14 @@ def register(subparsers) -> None:
                          description="Estimate a workload on an architecture with a sparsity "
                                      "pattern; write Markdown/CSV/JSON and plots.")
     rep.add_argument("--arch", required=True,
-                     help="architecture name (hw/specs/arch/<name>.yaml) or YAML path")
+                     help="architecture name (hw/specs/[arm/]arch/<name>.yaml) or YAML path")
     rep.add_argument("--workload", required=True,
-                     help="workload name (hw/specs/workloads/<name>.csv) or CSV path")
+                     help="workload name (hw/specs/[arm/]workloads/<name>.csv) or CSV path")
     rep.add_argument("--sparsity", default=None,
                      help="'N:M', a fraction of zeros such as 0.9, a pattern name, or 'dense'")
     rep.add_argument("--mode", choices=("training", "inference"), default=None,
-                     help="training (3 GEMMs per layer) or inference; default training")
+                     help="training (3 GEMMs per layer) or inference; default: the "
+                          "architecture's default_mode (inference on ARM), else training")
     rep.add_argument("--method", default=None,
                      help="training method for N:M models: dense, srste or bdwp")
     rep.add_argument("--dtype", default=None, help="override the workload data type")
@@ -42,8 +48,10 @@ def register(subparsers) -> None:
     rep.add_argument("--out", default=None, help="output directory (default: print Markdown)")
     rep.add_argument("--format", default="md,csv,json",
                      help="comma-separated formats among md, csv, json (default all)")
-    rep.add_argument("--patterns", default="2:4,1:4,2:8,1:8,1:16",
-                     help="patterns for the speedup-vs-pattern plot (with --out)")
+    rep.add_argument("--patterns", default=None,
+                     help="patterns for the speedup-vs-pattern plot (with --out); default "
+                          f"{_DEFAULT_NM_PATTERNS}, or {_DEFAULT_PATTERNS['arm_sparse']} "
+                          "for ARM cores")
     rep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     rep.set_defaults(func=_report)
 
@@ -85,8 +93,9 @@ def _report(args: argparse.Namespace) -> int:
     if args.method:
         options["method"] = args.method
     try:
+        arch = hw.load_arch(args.arch)
         workload = hw.load_workload(args.workload, dtype=args.dtype)
-        report = hw.estimate(args.arch, workload, args.sparsity, mode=args.mode, **options)
+        report = hw.estimate(arch, workload, args.sparsity, mode=args.mode, **options)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -97,8 +106,9 @@ def _report(args: argparse.Namespace) -> int:
     if not args.no_plots:
         from hw.report import plot_roofline, plot_speedup_vs_pattern
 
-        patterns = [p.strip() for p in args.patterns.split(",") if p.strip()]
-        paths.append(plot_speedup_vs_pattern(args.arch, workload, patterns, args.out,
+        text = args.patterns or _DEFAULT_PATTERNS.get(arch.model, _DEFAULT_NM_PATTERNS)
+        patterns = [p.strip() for p in text.split(",") if p.strip()]
+        paths.append(plot_speedup_vs_pattern(arch, workload, patterns, args.out,
                                              mode=report.mode, **options))
         paths.append(plot_roofline(report, args.out))
     for path in paths:

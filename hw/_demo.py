@@ -1,12 +1,17 @@
-"""``workbench demo`` section for ``hw``: N:M training on the SAT-style FPGA, GPU 2:4, ARM."""
+"""``workbench demo`` section for ``hw``: N:M training on the SAT-style FPGA, GPU 2:4, ARM.
+
+Each part is a function ``rows(out_dir, quick) -> (rows, figures, markdown)``: a list of
+``workbench.demo.DemoRow``, the PNG names it saved in ``out_dir`` and a paragraph;
+:func:`demo_section` concatenates the parts.
+"""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 
 def _nm_rows(out_dir: Path, quick: bool):
+    """N:M part: SAT BDWP 2:8 average speedup, speedup vs pattern, H200 2:4 GEMMs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,31 +49,24 @@ def _nm_rows(out_dir: Path, quick: bool):
                      "measured H200 (cuSPARSELt, best alg)"),
              DemoRow("hw", "H200 2:4 GEMM 4096x4096, 16 tokens", "speedup vs dense",
                      small.speedup_vs_dense, 0.50, "measured H200 (cuSPARSELt, best alg)")]
-    return rows, ["hw_nm_patterns.png"]
+    markdown = ("N:M sparse training on a SAT-style FPGA model (tile-by-tile cycles of the "
+                "forward, backward-data and weight-gradient GEMMs; BDWP vs SR-STE), and the "
+                "GPU 2:4 model against H200 measurements.")
+    return rows, ["hw_nm_patterns.png"], markdown
 
 
 def demo_section(out_dir, *, quick: bool = True):
-    """Headline experiments of ``hw`` at small size."""
+    """Headline experiments of ``hw`` at small size (N:M FPGA and GPU, then ARM)."""
+    from hw.arm._demo import rows as _arm_rows
     from workbench.demo import DemoSection
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, figures = _nm_rows(out_dir, quick)
-    markdown = ("N:M sparse training on a SAT-style FPGA model (tile-by-tile cycles of the "
-                "forward, backward-data and weight-gradient GEMMs; BDWP vs SR-STE), and the "
-                "GPU 2:4 model against H200 measurements.")
-    try:
-        arm = importlib.import_module("hw.arm._demo")
-    except ModuleNotFoundError:
-        arm = None
-    if arm is not None and hasattr(arm, "rows"):
-        extra = arm.rows(out_dir, quick)
-        if isinstance(extra, tuple):
-            arm_rows, arm_figs, arm_md = (list(extra) + [[], ""])[:3]
-            rows += list(arm_rows)
-            figures += list(arm_figs)
-            markdown += " " + arm_md if arm_md else ""
-        else:
-            rows += list(extra)
+    rows, figures, paragraphs = [], [], []
+    for part in (_nm_rows, _arm_rows):
+        part_rows, part_figures, markdown = part(out_dir, quick)
+        rows += part_rows
+        figures += part_figures
+        paragraphs.append(markdown)
     return DemoSection(title="hw: sparse hardware cost models", rows=rows, figures=figures,
-                       markdown=markdown)
+                       markdown=" ".join(paragraphs))

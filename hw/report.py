@@ -280,7 +280,8 @@ def plot_speedup_vs_pattern(arch, workload, patterns, out_dir: str | Path, *,
     import hw
 
     reports = [hw.estimate(arch, workload, p, mode=mode, **options) for p in patterns]
-    labels = [r.sparsity for r in reports]
+    # "unstructured 90% zeros" -> "90% zeros" so that several bars' labels fit
+    labels = [r.sparsity.replace("unstructured ", "") for r in reports]
     values = [r.speedup_vs_dense for r in reports]
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     ax.bar(labels, values, color="#4C72B0")

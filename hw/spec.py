@@ -51,6 +51,7 @@ __all__ = [
     "Conv2d",
     "Workload",
     "SparsitySpec",
+    "MODES",
     "load_arch",
     "load_workload",
     "parse_sparsity",
@@ -70,6 +71,10 @@ _DTYPE_ALIASES = {
     "float64": "fp64", "float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
     "bfloat16": "bf16", "float8": "fp8", "float8_e4m3fn": "fp8", "e4m3": "fp8", "e5m2": "fp8",
 }
+
+
+#: Cost modes: ``training`` (forward, backward-data and weight-gradient GEMMs) or ``inference``.
+MODES = ("training", "inference")
 
 
 class SpecError(ValueError):
@@ -137,17 +142,48 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _spec_folders(kind: str) -> list[Path]:
+    """Folders holding shipped specs of ``kind``: ``specs/<kind>/`` and every
+    ``specs/<family>/<kind>/`` (e.g. ``specs/arm/arch/``)."""
+    folders = [SPEC_DIR / kind] + sorted(SPEC_DIR.glob(f"*/{kind}"))
+    return [f for f in folders if f.is_dir()]
+
+
+def _shipped(kind: str, suffixes: tuple[str, ...]) -> dict[str, list[Path]]:
+    """``name -> files`` of the shipped specs of ``kind`` across all spec folders."""
+    found: dict[str, list[Path]] = {}
+    for folder in _spec_folders(kind):
+        for path in sorted(folder.iterdir()):
+            if path.suffix in suffixes and path.is_file() and not path.name.startswith("_"):
+                found.setdefault(path.stem, []).append(path)
+    return found
+
+
+def _unique(name: str, paths: list[Path], kind: str) -> Path:
+    if len(paths) > 1:
+        listed = ", ".join(str(p) for p in paths)
+        raise SpecError(f"{kind} name {name!r} must be unique across the spec folders; got "
+                        f"{len(paths)} files: {listed}")
+    return paths[0]
+
+
+_SUFFIXES = {"arch": (".yaml", ".yml"), "workloads": (".csv",), "sparsity": (".yaml", ".yml")}
+
+
 def _resolve(name_or_path: str | Path, kind: str, suffixes: tuple[str, ...]) -> Path:
-    """A shipped name (``hw/specs/<kind>/<name>.<suffix>``) or an existing file path."""
+    """A shipped name (``hw/specs/[<family>/]<kind>/<name>.<suffix>``) or an existing path.
+
+    Shipped names are looked up in ``specs/<kind>/`` and in every family folder
+    ``specs/<family>/<kind>/`` (``specs/arm/arch/``...); a name found in more than one file
+    raises :class:`SpecError`.
+    """
     path = Path(name_or_path)
     if path.suffix in suffixes and path.is_file():
         return path
-    for suffix in suffixes:
-        candidate = SPEC_DIR / kind / f"{name_or_path}{suffix}"
-        if candidate.is_file():
-            return candidate
-    names = list_specs(kind)
-    listed = ", ".join(repr(n) for n in names) or "(none shipped)"
+    shipped = _shipped(kind, suffixes)
+    if str(name_or_path) in shipped:
+        return _unique(str(name_or_path), shipped[str(name_or_path)], kind)
+    listed = ", ".join(repr(n) for n in sorted(shipped)) or "(none shipped)"
     raise SpecError(f"{kind} must be a shipped name (one of {listed}) or a path to a "
                     f"{'/'.join(suffixes)} file; got {str(name_or_path)!r}")
 
@@ -155,14 +191,19 @@ def _resolve(name_or_path: str | Path, kind: str, suffixes: tuple[str, ...]) -> 
 def list_specs(kind: str) -> list[str]:
     """Names of the shipped specs of one kind: ``"arch"``, ``"workloads"`` or ``"sparsity"``.
 
-    >>> "sat-vcu1525" in list_specs("arch")
-    True
+    Searches ``hw/specs/<kind>/`` and the family folders ``hw/specs/<family>/<kind>/``; raises
+    :class:`SpecError` if a name is shipped twice.
+
+    >>> "sat-vcu1525" in list_specs("arch"), "cortex-a73" in list_specs("arch")
+    (True, True)
     """
-    folder = SPEC_DIR / kind
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.iterdir()
-                  if p.suffix in (".yaml", ".yml", ".csv") and not p.name.startswith("_"))
+    if kind not in _SUFFIXES:
+        listed = ", ".join(repr(k) for k in _SUFFIXES)
+        raise ValueError(f"kind must be one of {listed}; got {kind!r}")
+    shipped = _shipped(kind, _SUFFIXES[kind])
+    for name, paths in shipped.items():
+        _unique(name, paths, kind)
+    return sorted(shipped)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,7 +232,9 @@ class ArchSpec:
     path : str or None
         The file it was read from (used in error messages).
     meta : dict
-        Any other top-level keys of the YAML (``references``, ``family``...).
+        Any other top-level keys of the YAML (``references``, ``family``, ``default_mode``...).
+        ``default_mode`` (``"training"`` or ``"inference"``) is the mode :func:`hw.estimate`
+        uses when it is given ``mode=None`` (the ARM specs carry ``default_mode: inference``).
     """
 
     name: str
@@ -243,9 +286,17 @@ class ArchSpec:
                 notes[key] = str(entry["note"])
         meta = {k: v for k, v in data.items()
                 if k not in ("name", "model", "constants", "description")}
+        if "default_mode" in meta and meta["default_mode"] not in MODES:
+            raise SpecError(f"{where}default_mode must be one of 'training', 'inference'; "
+                            f"got {meta['default_mode']!r}")
         return cls(name=data["name"], model=data["model"], constants=constants, sources=sources,
                    units=units, notes=notes, description=str(data.get("description", "")),
                    path=path, meta=meta)
+
+    @property
+    def default_mode(self) -> str | None:
+        """The spec's ``default_mode`` field, or ``None`` when it has none."""
+        return self.meta.get("default_mode")
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.constants:

@@ -8,7 +8,7 @@ from pathlib import Path
 def rows(out_dir, quick: bool = True):
     """Validation rows, the speedup-vs-sparsity figure and a paragraph.
 
-    Returns ``(rows, figures, markdown)``, the tuple ``hw/_demo.py`` accepts. With
+    Returns ``(rows, figures, markdown)``, the part interface of ``hw/_demo.py``. With
     ``quick=False`` it also times the Numba kernels on one held-out shape.
     """
     from workbench.demo import DemoRow
