@@ -144,7 +144,11 @@ def teacher_student(*, method: str = "three_phase", l_max: int = 2, mul: int = 8
     score_lr_ratio : float, default 1.0
         Learning-rate multiplier of the gate scores.
     init_scale : float, default 0.1
-        Standard deviation of the student's initial path weights.
+        Standard deviation of the student's initial path weights. With unit-scale weights
+        a teacher path whose initial weights anti-correlate with the teacher's can have its
+        score driven through zero (the score and the weights form a bilinear product with a
+        saddle at 0), and recall drops to 0.8 on 2 of 4 seeds; small initial weights let the
+        weights align before the scores separate (recall 1.0 on 6 of 6 seeds).
     random_state : int, SeedSequence or Generator, default 0
 
     Returns
