@@ -52,14 +52,16 @@ def _traces(quick: bool):
             with open(data, "wb") as fh:
                 fh.write(b"".join(words.tolist()))
             out["gzip-6"] = trace_program(["gzip", "-c", "-6", data])
-            py = shutil.which("python3")
+            py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
             script = os.path.join(tmp, "s.py")
             with open(script, "w") as fh:
-                fh.write("import json,re\nrows=[{'k':i*7919%1000,'s':str(i)*3} "
-                         "for i in range(3000)]\nrows.sort(key=lambda r:(r['k'],r['s']))\n"
-                         "t=json.dumps(rows)\nprint(len(re.findall(r'\"k\": 1\\d', t)))\n")
+                fh.write('import json,re\n'
+                         'rows=[{"k":i*7919%1000,"s":str(i)*3} for i in range(3000)]\n'
+                         'rows.sort(key=lambda r:(r["k"],r["s"]))\n'
+                         't=json.dumps(rows)\n'
+                         'print(len(re.findall(r"\\"k\\": 1\\d", t)))\n')
             if py and not quick:
-                out["python-json-sort"] = trace_program([py, script],
+                out["python-json-sort"] = trace_program([os.path.realpath(py), script],
                                                         env={"PYTHONHASHSEED": "0"})
     for fn, dist in (("and", (5, 23)), ("copy", (37,))):
         t = planted_trace(fn, dist, n_iterations=50000, random_state=0)

@@ -640,12 +640,14 @@ def _planted_outcomes(noise_bits, distances, function, n_noise, flip):
 
 
 @kernel
-def _history_features(taken, cond, branch_id, select, n_global, n_local, n_ids, max_rows):
+def _history_features(taken, cond, branch_id, select, n_global, n_local, n_ids, max_rows,
+                      per_branch):
     """±1 global (last ``n_global`` conditional outcomes) and local histories at executions.
 
     ``branch_id`` (n,) int64 static-branch id of each dynamic branch; ``select`` (n_ids,)
-    uint8 marks the ids to collect. Returns ``(X, y, ids, rows)``: X int8 (max_rows,
-    n_global + n_local), y uint8, ids int64 of the rows filled (first ``rows`` rows).
+    uint8 marks the ids to collect; at most ``per_branch`` rows per id (its first executions).
+    Returns ``(X, y, ids, rows)``: X int8 (max_rows, n_global + n_local), y uint8, ids int64
+    of the rows filled (first ``rows`` rows).
     """
     n = taken.shape[0]
     hsize = 1
@@ -660,12 +662,14 @@ def _history_features(taken, cond, branch_id, select, n_global, n_local, n_ids, 
     y = np.zeros(max_rows, np.uint8)
     ids = np.zeros(max_rows, np.int64)
     rows = 0
+    count = np.zeros(n_ids, np.int64)
     for i in range(n):
         if cond[i] == 0:
             continue
         b = branch_id[i]
         x_t = np.int8(1) if taken[i] != 0 else np.int8(-1)
-        if select[b] != 0 and rows < max_rows:
+        if select[b] != 0 and rows < max_rows and count[b] < per_branch:
+            count[b] += 1
             for j in range(n_global):
                 X[rows, j] = g2[pos + j]
             lp = lpos[b]

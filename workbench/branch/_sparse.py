@@ -39,8 +39,8 @@ def _branch_ids(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
 
 
 def history_features(trace: Any, pcs: Any, *, n_global: int = 512, n_local: int = 0,
-                     max_samples: int = 200000, stop: int | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     max_samples: int = 200000, per_branch: int | None = None,
+                     stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """±1 global and local history at each execution of the branches at ``pcs``.
 
     Returns
@@ -50,7 +50,8 @@ def history_features(trace: Any, pcs: Any, *, n_global: int = 512, n_local: int 
         branch's own history, most recent first. Before the trace start the history is -1.
     y : ndarray of uint8, shape (m,)
     pc : ndarray of uint64, shape (m,)
-        Branch of each row. At most ``max_samples`` rows (the first executions) are kept.
+        Branch of each row. At most ``max_samples`` rows in all and ``per_branch`` rows per
+        branch (default: no per-branch cap) are kept, from the first executions.
     """
     from ._kernels import _history_features
 
@@ -60,13 +61,16 @@ def history_features(trace: Any, pcs: Any, *, n_global: int = 512, n_local: int 
     if n_global + n_local == 0:
         raise error("n_global + n_local", "at least 1", 0)
     max_samples = check_int(max_samples, "max_samples", min_value=1)
+    per_branch = max_samples if per_branch is None else check_int(per_branch, "per_branch",
+                                                                   min_value=1)
     uniq, ids = _branch_ids(tr)
     wanted = np.atleast_1d(np.asarray(pcs, dtype=np.uint64))
     select = np.isin(uniq, wanted).astype(np.uint8)
     stop = tr.n_branches if stop is None else int(stop)
     _, _, taken, cond = tr.kernel_arrays()
     X, y, rows_id, rows = _history_features(taken[:stop], cond[:stop], ids[:stop], select,
-                                            n_global, n_local, len(uniq), max_samples)
+                                            n_global, n_local, len(uniq), max_samples,
+                                            per_branch)
     return X[:rows], y[:rows], uniq[rows_id[:rows]]
 
 
@@ -210,7 +214,8 @@ def sparse_correlations(trace: Any, *, base: str = "gshare", budget: Any = "8KB"
     else:
         chosen = np.atleast_1d(np.asarray(pcs, np.uint64))
     X, y, row_pc = history_features(tr, chosen, n_global=n_global, n_local=n_local,
-                                     max_samples=max_samples * max(1, len(chosen)))
+                                     max_samples=max_samples * max(1, len(chosen)),
+                                     per_branch=max_samples)
     cond = tr.conditional
     models = []
     sizes: dict[int, int] = {}
@@ -285,7 +290,7 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
                      n_global: int = 512, n_local: int = 16, max_nonzero: int = 8,
                      train_fraction: float = 0.5, weight_bits: int = 5, bias_bits: int = 6,
                      tag_bits: int = 12, chooser_bits: int = 2, weight_scale: float = 4.0,
-                     threshold: int = 0, max_samples: int = 20000,
+                     threshold: int = 0, max_samples: int = 4000,
                      online_max_nonzero: int = 50, refresh: int = 1000,
                      base_result: SimulationResult | None = None) -> SparsePredictorResult:
     """Base predictor augmented with compact per-branch sparse models.
@@ -352,7 +357,7 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
     if variant == "offline":
         X, y, row_pc = history_features(tr, uniq[ranked], n_global=n_global, n_local=n_local,
                                         max_samples=max_samples * max(1, len(ranked)),
-                                        stop=start)
+                                        per_branch=max_samples, stop=start)
         pos_list, w_list, b_list, kept = [], [], [], []
         for b_id in ranked:
             pc = uniq[b_id]
