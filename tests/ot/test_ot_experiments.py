@@ -26,6 +26,17 @@ def test_sns_paper_toml_loads_and_one_point_runs():
     assert row["paper_n_iter"] == experiments.PAPER_TABLE1[(row["case"], row["method"])][0]
 
 
+def test_points_scaling_toml_loads_and_one_point_runs():
+    sweep_mod = pytest.importorskip("workbench.sweep")
+    sweep = sweep_mod.load(ROOT / "sims" / "ot_points_scaling.toml")
+    points = list(sweep.points())
+    assert len(points) == 3 * 2 * 2 * 2
+    params = dict(points[-1].params)
+    params.update(n=50)
+    row = experiments.headline_point(**params)
+    assert row["converged"] and row["case"] == "points" and row["n"] == 50
+
+
 @pytest.mark.parametrize("case,shape", [("assignment", (30, 30)), ("points", (30, 30)),
                                         ("mnist_l2", (784, 784)), ("mnist_l1", (784, 784))])
 def test_make_problem(case, shape):
