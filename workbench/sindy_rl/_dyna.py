@@ -167,7 +167,8 @@ class SINDyRL:
     Examples
     --------
     >>> from workbench.sindy_rl import SINDyRL
-    >>> agent = SINDyRL("pendulum", n_warmup=400, optimizer_iters=2, n_restarts=0,
+    >>> agent = SINDyRL("pendulum", n_warmup=400, optimizer_iters=1, n_restarts=0, n_models=3,
+    ...                 optimizer_options={"pop_size": 16, "n_elite": 4}, n_eval=2,
     ...                 random_state=0)
     >>> res = agent.run(max_real_steps=600)
     >>> int(res.total_real_steps)
