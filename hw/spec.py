@@ -369,8 +369,24 @@ def load_arch(arch: "str | Path | ArchSpec | Mapping[str, Any]") -> ArchSpec:
 # Workloads
 # --------------------------------------------------------------------------------------------
 
+class _Layer:
+    """Counts shared by :class:`Gemm` and :class:`Conv2d` (both define ``gemm_shape``)."""
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the forward pass, all copies."""
+        m, n, k, g = self.gemm_shape()
+        return m * n * k * g * self.count
+
+    @property
+    def weight_elements(self) -> int:
+        """Weight elements of one copy."""
+        m, _, k, g = self.gemm_shape()
+        return m * k * g
+
+
 @dataclasses.dataclass(frozen=True)
-class Gemm:
+class Gemm(_Layer):
     """One GEMM ``Y (m x n) = W (m x k) @ X (k x n)``; ``W`` is the (sparse) weight operand.
 
     Parameters
@@ -415,18 +431,6 @@ class Gemm:
         """``(m, n, k, groups)`` of the forward GEMM (groups = independent GEMMs per copy)."""
         return self.m, self.n, self.k, 1
 
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates of the forward pass, all copies."""
-        m, n, k, g = self.gemm_shape()
-        return m * n * k * g * self.count
-
-    @property
-    def weight_elements(self) -> int:
-        """Weight elements of one copy."""
-        m, _, k, g = self.gemm_shape()
-        return m * k * g
-
     def describe(self) -> str:
         return f"gemm m={self.m} n={self.n} k={self.k}"
 
@@ -436,7 +440,7 @@ GEMM = Gemm
 
 
 @dataclasses.dataclass(frozen=True)
-class Conv2d:
+class Conv2d(_Layer):
     """A 2-D convolution, lowered to an implicit GEMM.
 
     ``W`` has shape ``(out_channels, in_channels / groups, kernel_size, kernel_size)``; the GEMM
@@ -522,16 +526,6 @@ class Conv2d:
         g = self.groups
         return (self.out_channels // g, self.batch * oh * ow,
                 self.in_channels // g * self.kernel_size ** 2, g)
-
-    @property
-    def macs(self) -> int:
-        m, n, k, g = self.gemm_shape()
-        return m * n * k * g * self.count
-
-    @property
-    def weight_elements(self) -> int:
-        m, _, k, g = self.gemm_shape()
-        return m * k * g
 
     def describe(self) -> str:
         return (f"conv {self.in_channels}->{self.out_channels} {self.kernel_size}x"
@@ -891,3 +885,64 @@ def _sparsity_from_dict(data: Mapping[str, Any], path: str | None) -> SparsitySp
     return SparsitySpec(kind=kind, density=density, n=data.get("n"), m=data.get("m"),
                         block=tuple(data.get("block", (1, 1))), method=data.get("method"),
                         name=str(data.get("name", "")), source=str(data["source"]), path=path)
+
+
+# --------------------------------------------------------------------------------------------
+# Training passes (shared by the N:M models)
+# --------------------------------------------------------------------------------------------
+
+#: The GEMMs of one training step of a layer; inference runs ``forward`` only.
+PASSES = ("forward", "backward_data", "weight_grad")
+
+#: Passes that use the pruned weight under each training method: SR-STE prunes the forward
+#: weight only; BDWP (Fang et al. 2023, arXiv 2309.13015) also the backward-data weight. The
+#: weight gradient is always dense.
+SPARSE_PASSES: dict[str, tuple[str, ...]] = {
+    "dense": (), "srste": ("forward",), "bdwp": ("forward", "backward_data")}
+
+
+def check_method(method: str | None, sparsity: SparsitySpec) -> str:
+    """The training method: ``method``, else the pattern's ``method``, else ``"bdwp"`` for a
+    sparse pattern and ``"dense"`` without one.
+
+    >>> check_method(None, parse_sparsity("2:8")), check_method("srste", DENSE)
+    ('bdwp', 'srste')
+    """
+    if method is None:
+        method = sparsity.method or ("dense" if sparsity.is_dense else "bdwp")
+    if method not in SPARSE_PASSES:
+        raise ValueError(f"method must be one of 'dense', 'srste', 'bdwp'; got {method!r}")
+    return method
+
+
+def layer_passes(layer: "Gemm | Conv2d", mode: str, sparse_passes: tuple[str, ...] = (),
+                 sparsity: SparsitySpec = DENSE) -> list[tuple[str, int, int, int, bool]]:
+    """The GEMMs ``(pass, m, n, k, sparse)`` of one copy of ``layer`` (per group).
+
+    ``forward`` is ``(m, n, k)``; ``backward_data`` is the MAC-exact transposed convolution
+    ``(k / kernel_size**2, n, m * kernel_size**2)``, skipped when ``layer.input_grad`` is
+    False; ``weight_grad`` is ``(m, k, n)``. A pass is sparse when the layer is prunable and
+    the pass is in ``sparse_passes``; then ``sparsity``'s ``M`` must divide the pass's N:M
+    reduction (``k`` forward, ``m`` = output channels backward).
+
+    >>> layer_passes(Conv2d(16, 32, 8, 8, kernel_size=3), "training", ("forward",))
+    [('forward', 32, 64, 144, True), ('backward_data', 16, 64, 288, False), \
+('weight_grad', 32, 144, 64, False)]
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of 'training', 'inference'; got {mode!r}")
+    m, n, k, _ = layer.gemm_shape()
+    ksq = getattr(layer, "kernel_size", 1) ** 2
+    shapes = {"forward": (m, n, k), "backward_data": (k // ksq, n, m * ksq),
+              "weight_grad": (m, k, n)}
+    out = []
+    for ps in PASSES if mode == "training" else ("forward",):
+        if ps == "backward_data" and not layer.input_grad:
+            continue
+        pm, pn, pk = shapes[ps]
+        sparse = layer.sparse and ps in sparse_passes
+        if sparse:
+            sparsity.check_reduction(m if ps == "backward_data" else pk,
+                                     what=f"layer {layer.name!r} ({ps} pass)")
+        out.append((ps, pm, pn, pk, bool(sparse)))
+    return out

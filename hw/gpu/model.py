@@ -36,14 +36,14 @@ from __future__ import annotations
 import numpy as np
 
 from hw.report import make_report
-from hw.spec import DTYPE_BYTES, ArchSpec, SparsitySpec, Workload
+from hw.spec import (DTYPE_BYTES, SPARSE_PASSES, ArchSpec, SparsitySpec, Workload, check_method,
+                     layer_passes)
 
 __all__ = ["estimate", "gemm_time", "gpu_params", "BACKENDS", "supports_24"]
 
 BACKENDS = ("cusparselt", "torch")
 PARAM_KEYS = ("eta_dense", "eta_sparse", "beta_dense", "beta_sparse", "t_launch_dense",
               "t_launch_sparse")
-_SPARSE_PASSES = {"dense": (), "srste": ("forward",), "bdwp": ("forward", "backward_data")}
 
 
 def supports_24(sparsity: SparsitySpec) -> bool:
@@ -139,10 +139,7 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of 'cusparselt', 'torch'; got {backend!r}")
-    if method is None:
-        method = sparsity.method or ("dense" if sparsity.is_dense else "bdwp")
-    if method not in _SPARSE_PASSES:
-        raise ValueError(f"method must be one of 'dense', 'srste', 'bdwp'; got {method!r}")
+    method = check_method(method, sparsity)
     if params:
         bad = [k for k in params if k not in PARAM_KEYS]
         if bad:
@@ -157,25 +154,14 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
     if supports_24(sparsity) and (sparsity.n, sparsity.m) != (2, 4):
         notes.append(f"pattern {sparsity.label} is a subset of 2:4 and runs at the 2:4 rate "
                      "(the hardware skips at most 2 of 4)")
-    passes = ("forward", "backward_data", "weight_grad") if mode == "training" else ("forward",)
-    sparse_passes = _SPARSE_PASSES[method] if use_sparse else ()
+    sparse_passes = SPARSE_PASSES[method] if use_sparse else ()
     rows = []
     extra = 0.0
     peak16 = p["peak_dense_flops_16"]
     for layer in workload:
         m, n, k, g = layer.gemm_shape()
         copies = g * layer.count
-        ksq = getattr(layer, "kernel_size", 1) ** 2  # transposed convolution for dX
-        shapes = {"forward": (m, n, k), "backward_data": (k // ksq, n, m * ksq),
-                  "weight_grad": (m, k, n)}
-        for ps in passes:
-            if ps == "backward_data" and not layer.input_grad:
-                continue
-            pm, pn, pk = shapes[ps]
-            sp = layer.sparse and ps in sparse_passes
-            if sp:
-                red = m if ps == "backward_data" else pk
-                sparsity.check_reduction(red, what=f"layer {layer.name!r} ({ps} pass)")
+        for ps, pm, pn, pk, sp in layer_passes(layer, mode, sparse_passes, sparsity):
             res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend)
             t = float(res["time_s"]) * copies
             macs = float(pm * pn * pk * copies)

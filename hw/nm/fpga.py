@@ -57,14 +57,13 @@ from typing import Any
 import numpy as np
 
 from hw.report import make_report
-from hw.spec import ArchSpec, SparsitySpec, SpecError, Workload
+from hw.spec import (PASSES, SPARSE_PASSES, ArchSpec, SparsitySpec, SpecError, Workload,
+                     check_method, layer_passes)
 
 __all__ = ["estimate", "FpgaParams", "gemm_pass", "candidate_tiles", "METHODS", "PASSES",
            "ideal_speedup"]
 
-METHODS = ("dense", "srste", "bdwp")
-PASSES = ("forward", "backward_data", "weight_grad")
-_SPARSE_PASSES = {"dense": (), "srste": ("forward",), "bdwp": ("forward", "backward_data")}
+METHODS = tuple(SPARSE_PASSES)
 
 
 def ideal_speedup(density: float, method: str = "bdwp") -> float:
@@ -219,14 +218,6 @@ def gemm_pass(p: FpgaParams, m: int, n: int, k: int, *, sparse: bool, nz_n: int 
             "buffer_tiles": out[5], "tile": tuple(int(v) for v in cand[best[0]])}
 
 
-def _check_method(method, sparsity: SparsitySpec) -> str:
-    if method is None:
-        method = sparsity.method or ("dense" if sparsity.is_dense else "bdwp")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of 'dense', 'srste', 'bdwp'; got {method!r}")
-    return method
-
-
 def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
              mode: str = "training", method: str | None = None, interleave: bool = True,
              pregenerate: bool = True, offline_scheduling: bool = True,
@@ -259,31 +250,21 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
     if sparsity.kind not in ("dense", "nm"):
         raise SpecError(f"sparsity must be dense or an N:M pattern for the nm_fpga model "
                         f"(SAT accelerates N:M only); got {sparsity.label!r}")
-    method = _check_method(method, sparsity)
+    method = check_method(method, sparsity)
     if sparsity.is_dense:
         method = "dense"
     p = FpgaParams.from_arch(arch)
-    passes = PASSES if mode == "training" else ("forward",)
-    sparse_passes = _SPARSE_PASSES[method]
+    sparse_passes = SPARSE_PASSES[method]
     nz_n, nz_m = (sparsity.n, sparsity.m) if sparsity.kind == "nm" else (1, 1)
     rows: list[dict[str, Any]] = []
     extra_cycles = {"prune": 0.0, "non_gemm": 0.0, "optimizer": 0.0, "sparse_weight_write": 0.0}
     for layer in workload:
         m, n, k, g = layer.gemm_shape()
         copies = g * layer.count
-        # backward-data as the MAC-exact transposed convolution: C_in rows, reduction over
+        # backward-data is the MAC-exact transposed convolution: C_in rows, reduction over
         # C_out x kernel positions (N:M groups run along C_out, so M must divide m)
-        ksq = getattr(layer, "kernel_size", 1) ** 2
-        shapes = {"forward": (m, n, k), "backward_data": (k // ksq, n, m * ksq),
-                  "weight_grad": (m, k, n)}
-        layer_passes = [ps for ps in passes if ps != "backward_data" or layer.input_grad]
         wg_cycles = 0.0
-        for ps in layer_passes:
-            pm, pn, pk = shapes[ps]
-            sp = layer.sparse and ps in sparse_passes
-            if sp:
-                red = m if ps == "backward_data" else pk
-                sparsity.check_reduction(red, what=f"layer {layer.name!r} ({ps} pass)")
+        for ps, pm, pn, pk, sp in layer_passes(layer, mode, sparse_passes, sparsity):
             res = gemm_pass(p, pm, pn, pk, sparse=sp, nz_n=nz_n, nz_m=nz_m,
                             interleave=interleave, compressed=pregenerate,
                             offline=offline_scheduling)
@@ -343,7 +324,7 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
         sel = table["pass"] == ps
         if sel.any():
             breakdown[f"gemm_{ps}"] = float(table.loc[sel, "cycles"].sum()) / p.clock_hz
-    notes = [f"method {method}: sparse passes {', '.join(_SPARSE_PASSES[method]) or 'none'}",
+    notes = [f"method {method}: sparse passes {', '.join(SPARSE_PASSES[method]) or 'none'}",
              "PE array, clock and buffers are assumptions (see the architecture constants' "
              "sources); only SAT's abstract could be read"]
     if method != "dense" and mode == "training":

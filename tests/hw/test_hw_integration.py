@@ -154,3 +154,22 @@ def test_cli_bad_arm_input_is_a_clean_error(capsys):
     assert _run_cli(["--arch", "cortex-a73", "--workload", "mobilenet_v1", "--sparsity", "0.9",
                      "--mode", "training"]) == 2
     assert "mode must be 'inference'" in capsys.readouterr().err
+
+
+def test_layer_passes_shared_by_the_nm_models():
+    from hw.spec import layer_passes
+
+    conv = hw.Conv2d(12, 32, 8, 8, kernel_size=3, input_grad=False)
+    (fwd, wg) = layer_passes(conv, "training", ("forward", "backward_data"),
+                             hw.parse_sparsity("2:4"))
+    assert fwd == ("forward", 32, 64, 108, True) and wg == ("weight_grad", 32, 108, 64, False)
+    assert layer_passes(conv, "inference") == [("forward", 32, 64, 108, False)]
+    # BDWP prunes dX along C_out = 12 for this layer: 8 does not divide it
+    with pytest.raises(hw.SpecError, match="M must divide"):
+        layer_passes(hw.Conv2d(16, 12, 8, 8), "training", ("forward", "backward_data"),
+                     hw.parse_sparsity("1:8"))
+    total = sum(m * n * k for _, m, n, k, _ in layer_passes(hw.Conv2d(16, 32, 8, 8, kernel_size=3),
+                                                           "training"))
+    assert total == 3 * hw.Conv2d(16, 32, 8, 8, kernel_size=3).macs
+    with pytest.raises(ValueError, match="mode must be one of"):
+        layer_passes(conv, "train")
