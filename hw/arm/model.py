@@ -203,8 +203,7 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str = "inf
     Examples
     --------
     >>> import hw
-    >>> from hw.arm import load_arch
-    >>> r = hw.estimate(load_arch("cortex-a73"), hw.Conv2d(256, 256, 28, 28), 0.9)
+    >>> r = hw.estimate("cortex-a73", hw.Conv2d(256, 256, 28, 28), 0.9)
     >>> r.speedup_vs_dense > 1
     True
     """
