@@ -246,3 +246,27 @@ def test_real_stepper_counts():
     _, n = policy_returns(pol, np.zeros((3, pol.n_params)), np.zeros((4, 3)) + [1, 0, 0], real,
                           10, -16.3)
     assert n == real.n_steps == 3 * 4 * 10
+
+
+class _NaNEnv(gym.Env):
+    """Returns a NaN observation on the third step."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2), {}
+
+    def step(self, action):
+        self.t += 1
+        obs = np.full(2, np.nan) if self.t == 3 else np.ones(2) * self.t
+        return obs, 0.0, False, False, {}
+
+
+def test_collect_real_rejects_nan_observations():
+    with pytest.raises(ValueError, match="observation must be finite"):
+        sr.collect_real(_NaNEnv(), 10, None, np.random.default_rng(0), 0)
+    o, a, y, r, n = sr.collect_real(_NaNEnv(), 2, None, np.random.default_rng(0), 0)
+    assert n == 2 and o.shape == (2, 2) and a.shape == (2, 1) and r.shape == (2,)
