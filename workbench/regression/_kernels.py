@@ -449,6 +449,48 @@ def _niht(Xt, y, k, max_iter, tol, c, kappa):
 
 
 @kernel
+def _lstsq_rows(Xt, cols, y):
+    """Least squares on the columns ``Xt[cols]`` by modified Gram-Schmidt with one
+    re-orthogonalisation pass; a column dependent on earlier ones (relative residual norm below
+    1e-12) gets a zero coefficient."""
+    m = cols.shape[0]
+    n = y.shape[0]
+    Q = np.zeros((m, n))
+    R = np.zeros((m, m))
+    keep = np.zeros(m, dtype=np.bool_)
+    for i in range(m):
+        v = Xt[cols[i]].copy()
+        norm0 = np.sqrt(_dot(v, v))
+        for _ in range(2):
+            for p in range(i):
+                if keep[p]:
+                    c = _dot(Q[p], v)
+                    R[p, i] += c
+                    for t in range(n):
+                        v[t] -= c * Q[p, t]
+        nv = np.sqrt(_dot(v, v))
+        if norm0 > 0.0 and nv > 1e-12 * norm0:
+            keep[i] = True
+            R[i, i] = nv
+            for t in range(n):
+                Q[i, t] = v[t] / nv
+    qty = np.zeros(m)
+    for i in range(m):
+        if keep[i]:
+            qty[i] = _dot(Q[i], y)
+    sol = np.zeros(m)
+    for i in range(m - 1, -1, -1):
+        if not keep[i]:
+            continue
+        v = qty[i]
+        for p in range(i + 1, m):
+            if keep[p]:
+                v -= R[i, p] * sol[p]
+        sol[i] = v / R[i, i]
+    return sol
+
+
+@kernel
 def _cosamp(Xt, y, k, max_iter, tol):
     """CoSaMP (Needell & Tropp 2009): merge the 2k largest proxy entries with the current support,
     least squares on the merged set, prune to k. Stops when the residual stops decreasing by a
@@ -469,8 +511,7 @@ def _cosamp(Xt, y, k, max_iter, tol):
             if w[j] != 0.0:
                 merged[j] = True
         cols = np.nonzero(merged)[0]
-        A = np.ascontiguousarray(Xt[cols].T)
-        sol = np.linalg.lstsq(A, y)[0]
+        sol = _lstsq_rows(Xt, cols, y)
         b = np.zeros(d)
         for i in range(cols.shape[0]):
             b[cols[i]] = sol[i]
