@@ -206,14 +206,14 @@ def _fit_plain(z: np.ndarray, y: np.ndarray, degree: int, include_bias: bool,
 
 
 class RewardModel(EnsembleSINDy):
-    """Sparse ensemble reward ``r = Theta(obs[, act]) xi`` (sindy-rl's EnsembleSparseRewardModel)."""
+    """Sparse ensemble reward ``r = Theta(obs[, act]) xi`` (sindy-rl's sparse reward)."""
 
     def __init__(self, *args: Any, n_obs: int, n_act: int, use_action: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.n_obs, self.n_act, self.use_action = int(n_obs), int(n_act), bool(use_action)
 
     def __call__(self, obs: np.ndarray, act: np.ndarray) -> np.ndarray:
-        """Rewards of shape (...) for obs (..., n_obs) and act (..., n_act) (unchecked fast path)."""
+        """Rewards (...) for obs (..., n_obs) and act (..., n_act) (unchecked fast path)."""
         from ._kernels import _predict
 
         lead = obs.shape[:-1]
@@ -288,7 +288,7 @@ class SparsePolicy(EnsembleSINDy):
         self.sweep_: list[dict[str, Any]] = []
 
     def __call__(self, obs: Any) -> np.ndarray:
-        """Clipped actions, shape (B, n_act), for observations (B, n_obs) (or (n_obs,) -> (n_act,))."""
+        """Clipped actions (B, n_act) for observations (B, n_obs); (n_obs,) gives (n_act,)."""
         o = np.asarray(obs, dtype=np.float64)
         single = o.ndim == 1
         o2 = np.ascontiguousarray(o.reshape(-1, self.n_inputs))

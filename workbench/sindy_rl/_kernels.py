@@ -86,7 +86,7 @@ def _predict(z, powers, coef):
 
 @kernel
 def _predict_members(z, powers, coefs):
-    """Per-member predictions: coefs (n_members, n_out, n_features) -> (n_members, n_samples, n_out)."""
+    """Per-member predictions: coefs (n_members, n_out, n_features) -> (n_members, n, n_out)."""
     n, d = z.shape
     f = powers.shape[0]
     n_members = coefs.shape[0]

@@ -124,7 +124,7 @@ class EnsembleSINDy:
         return int(np.count_nonzero(self.coef_))
 
     def coefficients(self, member: int | str | None = None) -> np.ndarray:
-        """Coefficients of shape (n_outputs, n_features): aggregate, "mean", "median" or a member."""
+        """Coefficients (n_outputs, n_features): aggregate, "mean", "median" or a member."""
         return self._coef(member).copy()
 
     def _feature_name(self, p: np.ndarray) -> str:
@@ -175,7 +175,7 @@ class EnsembleSINDy:
         return _kernels._features(self._inputs(z), self.powers_)
 
     def predict_inputs(self, z: Any, member: int | str | None = None) -> np.ndarray:
-        """Predictions of shape (n_samples, n_outputs) for library inputs z (n_samples, n_inputs)."""
+        """Predictions (n_samples, n_outputs) for library inputs z (n_samples, n_inputs)."""
         return _kernels._predict(self._inputs(z), self.powers_, self._coef(member))
 
     def predict_members_inputs(self, z: Any) -> np.ndarray:

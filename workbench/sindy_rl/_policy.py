@@ -76,7 +76,7 @@ class MLPPolicy(_Policy):
 
 
 class LinearPolicy(_Policy):
-    """Linear policy ``a = clip(W obs + b, low, high)`` (the policy class of ARS, Mania et al. 2018)."""
+    """Linear policy ``a = clip(W obs + b, low, high)`` (ARS's policy class, Mania et al. 2018)."""
 
     def __init__(self, n_obs: int, n_act: int, action_low: Any, action_high: Any):
         self.n_obs = check_int(n_obs, "n_obs", min_value=1)

@@ -1,4 +1,4 @@
-"""Register ``workbench/CartPoleSwingUp-v0`` with gymnasium (idempotent; imported by the package)."""
+"""Register ``workbench/CartPoleSwingUp-v0`` with gymnasium (idempotent; run on package import)."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ _CP_HORIZON = 200           # 10 s, the dm_control episode length
 
 
 def _cartpole_reset(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Swing-up start (dm_control): hanging pole, small noise; state (x, theta, x_dot, theta_dot)."""
+    """Swing-up start (dm_control): hanging pole, small noise; state (x, th, x_dot, th_dot)."""
     state = 0.01 * rng.standard_normal((n, 4))
     state[:, 1] += np.pi
     return state
@@ -133,7 +133,7 @@ def _cartpole_deriv(state: np.ndarray, force: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _cartpole_step(state: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One control step (5 semi-implicit Euler sub-steps of 0.01 s); returns (next_state, reward)."""
+    """One control step (5 semi-implicit Euler sub-steps of 0.01 s) -> (next_state, reward)."""
     u = np.clip(action[:, 0], -1.0, 1.0)
     reward = cartpole_swingup_reward(_cartpole_observe(state), action)
     force = _CP_FORCE * u

@@ -55,7 +55,7 @@ def random_return(task: str, n_episodes: int = 50, seed: int = 0) -> float:
 
 def surrogate_states(agent: SINDyRL, n_episodes: int = 100, random_state: Any = None
                      ) -> np.ndarray:
-    """States visited by the agent's policy in its surrogate, shape (n_episodes * horizon, n_obs)."""
+    """States visited by the agent's policy in its surrogate, (n_episodes * horizon, n_obs)."""
     rng = check_random_state(random_state)
     env = SurrogateEnv(agent.model_, agent.task)
     obs = env.reset_batch(n_episodes, rng)
