@@ -72,7 +72,7 @@ def test_estimate_by_arm_names_uses_the_spec_default_mode():
 
 def test_nm_architectures_keep_training_as_default():
     assert hw.load_arch("sat-vcu1525").default_mode is None
-    assert hw.estimate("sat-vcu1525", "resnet18_cifar", "2:8").mode == "training"
+    assert hw.estimate("sat-vcu1525", [hw.Gemm(64, 64, 64)], "2:8").mode == "training"
     assert hw.estimate("h200", "gpt_block", "2:4").mode == "training"
     assert hw.estimate("h200", hw.Gemm(64, 64, 64, dtype="bf16"), "2:4").mode == "inference"
 

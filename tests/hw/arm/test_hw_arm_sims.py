@@ -1,4 +1,5 @@
-"""sims/arm_sparsity.toml loads and one point runs; the demo rows build."""
+"""sims/arm_sparsity.toml loads and one point runs (the demo rows are checked in
+tests/hw/test_hw_sweep_demo.py, through the whole hw demo section)."""
 
 from pathlib import Path
 
@@ -27,9 +28,3 @@ def test_sparsebytenn_point_and_kernel_point():
     k = kernel_point(16, 16, 40, 0.8, 1, repeat=1)
     assert k["measured_s"] > 0 and k["model_s"] > 0
 
-
-def test_demo_rows(tmp_path):
-    from hw.arm._demo import rows
-
-    out, figures, md = rows(tmp_path, quick=True)
-    assert len(out) >= 5 and (tmp_path / figures[0]).is_file() and md
