@@ -27,4 +27,3 @@ def test_sparsebytenn_point_and_kernel_point():
     assert sb["speedup"] > 1 and sb["sparse_path"]
     k = kernel_point(16, 16, 40, 0.8, 1, repeat=1)
     assert k["measured_s"] > 0 and k["model_s"] > 0
-
