@@ -65,11 +65,14 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str | None
     Parameters
     ----------
     arch : str, path, mapping or ArchSpec
-        Shipped name (``"sat-vcu1525"``, ``"a100"``, ``"h100"``, ``"h200"``, ARM names), a YAML
-        path, or a spec object.
+        Shipped name (``"sat-vcu1525"``, ``"a100"``, ``"h100"``, ``"h200"``; ARM cores
+        ``"cortex-a73"``, ``"cortex-a76"``, ``"cortex-x1"``, ``"host-x86"``), a YAML path, or
+        a spec object.
     workload : str, path, Gemm, Conv2d, list of layers, or Workload
-        Shipped name (``"resnet18"``, ``"resnet50"``, ``"vit_b16"``, ``"gpt_block"``, ...), a CSV
-        path, or layers built in code; for each layer ``W (m x k)`` is the sparse operand.
+        Shipped name (``"resnet18"``, ``"resnet50"``, ``"vit_b16"``, ``"gpt_block"``,
+        ``"mobilenet_v1"``, ``"mobilenet_v2"``, ``"efficientnet_b0"``, ...; see
+        :func:`list_specs`), a CSV path, or layers built in code; for each layer ``W (m x k)``
+        is the sparse operand.
     sparsity : None, str, float or SparsitySpec, default None
         ``None``/``"dense"``, ``"N:M"``, a fraction of zeros, or a pattern name.
     mode : {"training", "inference"}, optional
