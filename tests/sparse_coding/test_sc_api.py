@@ -184,3 +184,16 @@ def test_sweep_file_one_point():
     out = bars_point(**params)
     assert set(out) >= {"n_recovered", "pi_est", "sigma_est", "fit_s"}
     assert 0 <= out["n_recovered"] <= 6
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+def test_executor_dask_equals_serial():
+    pytest.importorskip("distributed")
+    pytest.importorskip("workbench.sweep")
+    d = make_bars(3, 200, pi=0.2, sigma=0.8, amplitude=4.0, random_state=8)
+    kw = dict(random_state=8, n_shards=2, max_workers=2)
+    serial = BSC(6, 4, 3, 6, executor="serial", **kw).fit(d.Y)
+    dask = BSC(6, 4, 3, 6, executor="dask", **kw).fit(d.Y)
+    np.testing.assert_allclose(dask.components_, serial.components_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dask.free_energy_, serial.free_energy_, rtol=1e-10)

@@ -572,7 +572,7 @@ class MCA(_ETModel):
     --------
     >>> from workbench.sparse_coding import MCA, make_bars
     >>> data = make_bars(3, 100, pi=0.2, sigma=0.5, amplitude=5.0, kind="mca", random_state=0)
-    >>> MCA(6, 3, 2, n_iter=5, random_state=0).fit(data.Y).components_.min() >= 1e-4
+    >>> bool(MCA(6, 3, 2, n_iter=5, random_state=0).fit(data.Y).components_.min() >= 1e-4)
     True
     """
 
