@@ -65,10 +65,13 @@ def test_wigner_D_matches_e3nn():
                                    atol=1e-12)
 
 
+# e3nn code-generates every TensorProduct (~10 s each here), so two modes run with -m slow
 CASES = [
     ("uuu", "3x0e+3x1o+3x2e", "3x0e+3x1o+3x2e", "3x0e+3x1e+3x2e+3x1o+3x3o"),
-    ("uvu", "3x0e+3x1o+3x2e", "2x0e+2x1o", "3x0e+3x1o+3x2e+3x1e"),
-    ("uvw", "3x0e+2x1o", "2x0e+4x1o+1x2e", "5x0e+2x1o+3x2e+1x1e"),
+    pytest.param("uvu", "3x0e+3x1o+3x2e", "2x0e+2x1o", "3x0e+3x1o+3x2e+3x1e",
+                 marks=pytest.mark.slow),
+    pytest.param("uvw", "3x0e+2x1o", "2x0e+4x1o+1x2e", "5x0e+2x1o+3x2e+1x1e",
+                 marks=pytest.mark.slow),
 ]
 
 

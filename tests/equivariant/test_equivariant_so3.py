@@ -49,6 +49,8 @@ def _triples(lmax):
             for c in range(abs(a - b), min(a + b, lmax) + 1)]
 
 
+@pytest.mark.parametrize("triple", [(0, 0, 0), (1, 1, 0), (1, 1, 1), (1, 1, 2), (2, 1, 2),
+                                    (2, 2, 3), (3, 2, 1), (2, 3, 4)])
 def test_cg_is_the_invariant_tensor_of_scipy_wigner_D(triple):
     C = clebsch_gordan(*triple)
     ref = invariant_tensor(*triple)
@@ -92,6 +94,18 @@ def test_wigner_D_standard_matches_scipy_least_squares():
                                    wigner_D_standard(l, R), atol=1e-11)
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda: spherical_harmonics(-1, PTS), "l_max must be"),
+    (lambda: spherical_harmonics(2, np.ones((4, 2))), "xyz must be of shape"),
+    (lambda: spherical_harmonics(2, [[0.0, 0.0, 0.0]]), "nonzero vectors"),
+    (lambda: spherical_harmonics(2, [[np.nan, 0.0, 1.0]]), "finite"),
+    (lambda: spherical_harmonics(2, PTS, convention="pyscf"), "convention must be"),
+    (lambda: clebsch_gordan(1, 1, 3), r"\|l1 - l2\| <= l3"),
+    (lambda: wigner_D(1, np.diag([1.0, 1.0, -1.0])), "proper rotation"),
+    (lambda: wigner_D(1, np.ones((3, 3))), "rotation matrix"),
+    (lambda: wigner_D(1, np.eye(2)), "3x3"),
+    (lambda: wigner_D(1, 2 * np.eye(3)), "rotation matrix"),
+])
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
