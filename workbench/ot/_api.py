@@ -542,7 +542,7 @@ def sinkhorn_newton_sparse(a, b, M, reg, *, tol: float = 1e-9, max_iter: int = 5
 
     1. an exact log-domain row half-step (rows of ``P`` sum to ``a``; never lowers ``L``), fused
        into the one exponential pass that evaluates ``P``, its column sums and a histogram of
-       ``log P`` (bins of width ~0.02);
+       ``log P`` (4096 bins, width ~0.01);
     2. sparsification: keep the largest entries holding ``1 - mass_drop`` of the mass and/or at
        least ``ceil(density * n * m)`` entries (the paper's rule; both given = union); the
        resulting matrix is symmetric and diagonally dominant, hence positive semi-definite;
