@@ -109,9 +109,8 @@ def headline_point(case: str = "assignment", method: str = "sns", *, n: int = 50
     res = solve(a, b, M, reg, method=method, **kwargs)
     elapsed = time.perf_counter() - start
     paper_iter, paper_time = PAPER_TABLE1.get((case, method), (None, None))
-    return {
-        "case": case, "method": method, "n": int(M.shape[0]), "reg": float(reg),
-        "n_iter": res.n_iter, "n_sinkhorn_iter": res.n_sinkhorn_iter,
+    return {   # metric names must differ from the parameter names (sweep runner rule)
+        "problem_size": int(M.shape[0]), "n_iter": res.n_iter, "n_sinkhorn_iter": res.n_sinkhorn_iter,
         "n_newton_iter": res.n_newton_iter, "time_s": elapsed,
         "marginal_error": res.marginal_error, "cost": res.cost, "converged": res.converged,
         "n_fallback": res.n_fallback, "paper_n_iter": paper_iter, "paper_time_s": paper_time,
