@@ -112,7 +112,54 @@ def main(quick: bool = False) -> None:
                       "teacher_return": o["teacher_return"], "random_return": o["random_return"],
                       "normalized_return": o["normalized_return"],
                       "equation": o["policy"].equations(precision=3)[0]})
-    b.write()
+    path = b.write()
+    append_summary(path)
+
+
+def append_summary(json_path) -> str:
+    """Append a sample-efficiency table (real steps, not wall time) to the Markdown results.
+
+    The harness's "speedup" column of the training cases is a wall-clock ratio of two whole
+    training runs (the model-free arm steps a cheap numpy copy of the env), not the headline;
+    the headline is real environment steps to the target return, tabulated here.
+    """
+    import json
+    from pathlib import Path
+
+    data = json.loads(Path(json_path).read_text())
+    lines = ["", "## Sample efficiency: real environment steps to the target return", "",
+             "Evaluation: mean return over 20 fixed-seed real episodes after every refit "
+             "(SINDy-RL) or optimizer iteration (model-free); evaluation steps are not counted. "
+             "-1 = not reached within the budget; a ratio marked >= is a lower bound (the "
+             "model-free arm's whole budget over SINDy-RL's steps).", "",
+             "| task | seed | target | SINDy-RL steps | SINDy-RL final return | model-free steps "
+             "| model-free best return | ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for case in data["cases"]:
+        c = case["check"]
+        if "sindy_rl_steps_to_target" not in c:
+            continue
+        ratio = c["step_ratio"]
+        shown = "n/a" if ratio != ratio else (">= " if c["ratio_is_lower_bound"] else "") + \
+            f"{ratio:,.0f}x"
+        lines.append(f"| {case['case'].split(' seed')[0]} | {case['params']['seed']} | "
+                     f"{c['target_return']:g} | {c['sindy_rl_steps_to_target']} | "
+                     f"{c['sindy_rl_final_return']:.1f} | {c['model_free_steps_to_target']} "
+                     f"(of {c['model_free_total_steps']:,}) | {c['model_free_best_return']:.1f} "
+                     f"| {shown} |")
+    for case in data["cases"]:
+        c = case["check"]
+        if "normalized_return" in c:
+            lines += ["", "## Distilled sparse policy (Pendulum, seed 0 teacher)", "",
+                      f"{c['n_terms']} nonzero terms of a {c['library_size']}-term cubic library "
+                      f"(teacher MLP: {c['teacher_params']} parameters); real return "
+                      f"{c['sparse_return']:.1f} vs teacher {c['teacher_return']:.1f} "
+                      f"(random {c['random_return']:.1f}); normalized return "
+                      f"S = {c['normalized_return']:.3f}.", "", f"    {c['equation']}"]
+    text = "\n".join(lines) + "\n"
+    md = Path(json_path).with_suffix(".md")
+    md.write_text(md.read_text() + text)
+    return text
 
 
 if __name__ == "__main__":
