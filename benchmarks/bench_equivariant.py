@@ -8,6 +8,8 @@ Cases (float64, one thread for both sides: ``torch.set_num_threads(1)``, serial 
   Gate in a teacher-student run. The peer is e3nn's ``TensorProduct`` built with exactly the
   kept paths. ``check`` records max |ours - e3nn|, path/non-zero/FLOP fractions and our
   time relative to our own dense product.
+* the same masks against our own dense product, interleaved in time (``time_fraction`` =
+  sparse / dense time; robust to load drift on a shared machine).
 * forward + backward of the dense product vs e3nn autograd.
 * ``uvu`` and ``uvw`` at smaller sizes.
 
@@ -104,6 +106,19 @@ def main(quick: bool = False) -> None:
         if label == "dense":
             dense_case = case
         case.check["time_vs_our_dense"] = case.ours_median / dense_case.ours_median
+
+    # sparse vs our own dense, interleaved in time (the load on a shared machine hits both)
+    for label, k, mask in masks[1:]:
+        small = tp.pruned(mask)
+        ws = tp.prune_weights(w, mask)
+        case = bench.compare(f"uuu L=4 32ch b={batch} {label} vs our dense",
+                             ours=lambda s=small, ww=ws: s(x1, x2, ww),
+                             peer=lambda: tp(x1, x2, w), peer_name="ours, dense (all 65 paths)",
+                             repeat=repeat + 4, params={"sparsity": k,
+                                                        "kept_paths": int(mask.sum())},
+                             check=lambda a, b, mask=mask: {
+                                 "flops_fraction": tp.flops(mask) / tp.flops()})
+        case.check["time_fraction"] = 1.0 / case.speedup
 
     # forward + backward, dense
     g = rng.standard_normal((batch, ir.dim))
