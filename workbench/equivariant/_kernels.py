@@ -8,8 +8,9 @@ innermost loop runs over contiguous channels. A path ``p`` is described by array
 non-zeros ``nz_*[p_nz0[p]:p_nz1[p]]``); only the paths listed in ``active`` are computed, and
 only the CG non-zeros are visited. Channel loops run over slice views (``a[i:i + mul]``) so
 that their indices are provably non-negative and LLVM vectorises them (about 4x faster than
-offset indexing, which keeps Numba's negative-index wrap-around check in the loop). The FLOP formulas in ``_tp.py`` count exactly the
-additions and multiplications executed here (see each kernel's comment).
+offset indexing, which keeps Numba's negative-index wrap-around check in the loop). The FLOP
+formulas in ``_tp.py`` count exactly the additions and multiplications executed here (see each
+kernel's comment).
 """
 
 from __future__ import annotations
