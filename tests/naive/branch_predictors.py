@@ -68,6 +68,7 @@ def naive_sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions,
     ghist = []
     local = {}
     cmax = (1 << chooser_bits) - 1
+    use_at = cmax - 1 if cmax >= 3 else cmax
     chooser = {}
     out = list(base_pred)
     for i, (t, c, b) in enumerate(zip(taken, cond, branch_id)):
@@ -81,8 +82,8 @@ def naive_sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions,
             x = g + lh
             s = bias[m] + sum(w * x[d] for d, w in zip(positions[m], weights[m]) if d >= 0)
             sp = 1 if s >= 0 else 0
-            ch = chooser.get(m, (cmax + 1) // 2)
-            if i >= start and abs(s) >= threshold and ch > cmax // 2:
+            ch = chooser.get(m, cmax // 2)
+            if i >= start and abs(s) >= threshold and ch >= use_at:
                 out[i] = sp
             if sp != base_pred[i]:
                 ch = min(cmax, ch + 1) if sp == t else max(0, ch - 1)

@@ -702,8 +702,9 @@ def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weig
     Model ``m`` (``model_of[branch_id] = m``, -1 = none) predicts
     ``sign(bias[m] + sum_q weights[m, q] * x[positions[m, q]])`` over the ±1 feature vector
     x = (global history, local history). The override is used when ``|sum| >= threshold`` and
-    the per-model chooser counter (``chooser_bits`` bits, starting weakly in favour of the
-    model) says the model has been the better one when the two disagreed. Only branches
+    the per-model chooser counter (``chooser_bits`` bits, starting at the midpoint, +1 when the
+    model alone is right, -1 when the base alone is right) is at least ``2^bits - 2``: the model
+    must first win clearly more disagreements than it loses. Only branches
     ``i >= start`` may be overridden (held-out window).
     """
     n = taken.shape[0]
@@ -717,7 +718,8 @@ def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weig
     lh = np.full((max(n_models, 1), 2 * max(n_local, 1)), -1, np.int8)
     lpos = np.zeros(max(n_models, 1), np.int64)
     cmax = (1 << chooser_bits) - 1
-    chooser = np.full(max(n_models, 1), (cmax + 1) // 2, np.int64)
+    use_at = cmax - 1 if cmax >= 3 else cmax  # override only near saturation
+    chooser = np.full(max(n_models, 1), cmax // 2, np.int64)
     out = base_pred.copy()
     for i in range(n):
         if cond[i] == 0:
@@ -737,7 +739,7 @@ def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weig
                     v = lh[m, lp + d - n_global]
                 s += weights[m, q] * v
             sp = 1 if s >= 0 else 0
-            if i >= start and abs(s) >= threshold and chooser[m] > cmax // 2:
+            if i >= start and abs(s) >= threshold and chooser[m] >= use_at:
                 out[i] = sp
             if sp != base_pred[i]:
                 if sp == taken[i]:
@@ -789,7 +791,8 @@ def _sgd_l1_online(taken, cond, branch_id, base_pred, model_of, n_models, n_glob
     dep_b = np.zeros(nm, np.int64)
     wq = (1 << (weight_bits - 1)) - 1
     cmax = (1 << chooser_bits) - 1
-    chooser = np.full(nm, (cmax + 1) // 2, np.int64)
+    use_at = cmax - 1 if cmax >= 3 else cmax
+    chooser = np.full(nm, cmax // 2, np.int64)
     x = np.zeros(dim, np.float64)
     out = base_pred.copy()
     nnz_out = np.zeros(nm, np.int64)
@@ -812,7 +815,7 @@ def _sgd_l1_online(taken, cond, branch_id, base_pred, model_of, n_models, n_glob
                     s += dep_w[m, qq] * np.int64(x[d])
             sp = 1 if s >= 0 else 0
             if i >= start and steps[m] >= refresh and abs(s) >= threshold \
-                    and chooser[m] > cmax // 2:
+                    and chooser[m] >= use_at:
                 out[i] = sp
             if steps[m] >= refresh and sp != base_pred[i]:
                 if sp == taken[i]:

@@ -289,7 +289,7 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
                      variant: str = "offline", extra_budget: Any = "2KB",
                      n_global: int = 512, n_local: int = 16, max_nonzero: int = 8,
                      train_fraction: float = 0.5, weight_bits: int = 5, bias_bits: int = 6,
-                     tag_bits: int = 12, chooser_bits: int = 2, weight_scale: float = 4.0,
+                     tag_bits: int = 12, chooser_bits: int = 3, weight_scale: float = 4.0,
                      threshold: int = 0, max_samples: int = 4000,
                      online_max_nonzero: int = 50, refresh: int = 1000,
                      base_result: SimulationResult | None = None) -> SparsePredictorResult:
@@ -299,7 +299,7 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
     + bias_bits + chooser_bits + L_l`` (the local history register), with ``k = max_nonzero``;
     the number of models is ``floor(extra_budget / bits_per_model)``; the 512-bit global history
     of conditional outcomes is counted too. With the defaults (k = 8, 512 + 16 history, 5-bit
-    weights, 6-bit bias, 12-bit tag, 2-bit chooser) a model takes 172 bits and 2 KB holds 92.
+    weights, 6-bit bias, 12-bit tag, 3-bit chooser) a model takes 173 bits and 2 KB holds 91.
 
     Protocol: the first ``train_fraction`` of the trace is the profiling window. Branches are
     ranked by the base predictor's mispredictions there.
@@ -315,7 +315,9 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
 
     In both variants a modelled branch's prediction replaces the base prediction when
     ``|sum| >= threshold`` and its ``chooser_bits`` counter (trained when the two disagree)
-    favours the model. MPKI is compared on the held-out branches after the window.
+    is within one step of saturation in favour of the model (it starts at the midpoint), so a
+    model must win clearly more disagreements than it loses before it overrides anything. MPKI
+    is compared on the held-out branches after the window.
     """
     tr = load_trace(trace)
     check_options(variant, ("offline", "online"), "variant")
