@@ -8,6 +8,9 @@ dict so the Dyna loop can warm-start them after each refit or start fresh chains
 * ARS V1-t (Mania, Guy & Recht 2018, Algorithm 1 without state normalization): antithetic
   perturbations ``theta +- nu delta``, keep the ``top`` best directions by max(r+, r-), step
   ``theta += lr / (top * sigma_R) * sum (r+ - r-) delta``.
+
+PPO (torch, optional) is registered as ``"ppo"``; it lives in :mod:`._ppo` and learns from
+transitions, which it reads from the ``score.rollouts`` context the Dyna loop attaches.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import numpy as np
 
 from workbench._validation import check_int, check_scalar, error
 
-__all__ = ["CEM", "ARS", "OPTIMIZERS", "make_optimizer"]
+from ._ppo import PPO
+
+__all__ = ["CEM", "ARS", "PPO", "OPTIMIZERS", "make_optimizer"]
 
 Score = Callable[[np.ndarray], np.ndarray]
 
@@ -121,17 +126,17 @@ class ARS:
         return state["theta"]
 
 
-OPTIMIZERS = {"cem": CEM, "ars": ARS}
+OPTIMIZERS = {"cem": CEM, "ars": ARS, "ppo": PPO}
 
 
 def make_optimizer(optimizer: Any, options: dict[str, Any] | None = None):
-    """An optimizer instance from a name ("cem", "ars") and options, or pass one through."""
-    if isinstance(optimizer, (CEM, ARS)):
+    """An optimizer instance from a name ("cem", "ars", "ppo") and options, or pass one through.
+
+    "ppo" needs torch (ImportError naming the ``torch`` extra otherwise).
+    """
+    if isinstance(optimizer, (CEM, ARS, PPO)):
         return optimizer
     if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
         names = ", ".join(repr(k) for k in OPTIMIZERS)
-        hint = ""
-        if optimizer == "ppo":
-            hint = " (PPO is not implemented in this build)"
-        raise error("optimizer", f"one of {names}{hint}", optimizer)
+        raise error("optimizer", f"one of {names}", optimizer)
     return OPTIMIZERS[optimizer](**(options or {}))
