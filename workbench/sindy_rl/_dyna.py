@@ -15,6 +15,7 @@ from ._api import fit_reward, fit_surrogate
 from ._env import RealBatchStepper, SurrogateEnv, policy_returns
 from ._optim import make_optimizer
 from ._policy import make_policy
+from ._ppo import RolloutContext
 from ._tasks import Task, get_task
 
 __all__ = ["SINDyRL", "SINDyRLResult", "train_model_free", "ModelFreeResult",
@@ -142,7 +143,8 @@ class SINDyRL:
     Parameters
     ----------
     task : str or Task, default "pendulum"
-    optimizer : {"cem", "ars"} or an optimizer instance, default "cem"
+    optimizer : {"cem", "ars", "ppo"} or an optimizer instance, default "cem"
+        "ppo" (torch) learns from surrogate transitions (:class:`~workbench.sindy_rl._ppo.PPO`).
     optimizer_options : dict, optional
     policy : {"mlp", "linear"}, default "mlp"
     hidden : sequence of int, default (8,)
@@ -228,6 +230,7 @@ class SINDyRL:
             sur_steps += n
             return ret
 
+        score.rollouts = RolloutContext(env, self.policy, task.horizon, task.min_reward)
         chains = [state] if state is not None else []
         chains += [opt.init(self.policy.n_params, rng) for _ in range(self.n_restarts)]
         if not chains:
@@ -237,6 +240,7 @@ class SINDyRL:
             for _ in range(self.optimizer_iters):
                 chain = opt.step(chain, score, rng)
             finals.append(chain)
+        sur_steps += score.rollouts.n_steps  # transitions of rollout-based optimizers (PPO)
         sel = env.reset_batch(self.n_select_starts, rng)
         cand = np.stack([opt.params(c) for c in finals])
         ret, n = policy_returns(self.policy, cand, sel, env, task.horizon, task.min_reward)
@@ -357,6 +361,7 @@ def train_model_free(task: str | Task = "pendulum", *, optimizer: Any = "cem",
                                 task_.min_reward)
         return ret
 
+    score.rollouts = RolloutContext(real, pol, task_.horizon, task_.min_reward)
     while real.n_steps < max_real_steps:
         state = opt.step(state, score, rng)
         ev = evaluate_policy(task_, pol, opt.params(state), n_eval)
