@@ -299,7 +299,7 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
     + bias_bits + chooser_bits + L_l`` (the local history register), with ``k = max_nonzero``;
     the number of models is ``floor(extra_budget / bits_per_model)``; the 512-bit global history
     of conditional outcomes is counted too. With the defaults (k = 8, 512 + 16 history, 5-bit
-    weights, 6-bit bias, 12-bit tag, 3-bit chooser) a model takes 173 bits and 2 KB holds 91.
+    weights, 6-bit bias, 12-bit tag, 3-bit chooser) a model takes 157 bits and 2 KB holds 101.
 
     Protocol: the first ``train_fraction`` of the trace is the profiling window. Branches are
     ranked by the base predictor's mispredictions there.
