@@ -13,8 +13,11 @@ Each :class:`Task` bundles what the Dyna loop needs about one environment:
 * ``project(obs)`` -- known constraints re-imposed on surrogate predictions (unit circle for
   (cos, sin) pairs, speed clip), after sindy-rl's ``project_pend``/``project_cartpole``.
 
-Tasks: ``"pendulum"`` (gymnasium ``Pendulum-v1``) and ``"cartpole_swingup"``
-(``workbench/CartPoleSwingUp-v0``, defined here).
+Tasks: ``"pendulum"`` (gymnasium ``Pendulum-v1``), ``"cartpole_swingup"``
+(``workbench/CartPoleSwingUp-v0``, defined here) and ``"swimmer"`` (gymnasium's MuJoCo
+``Swimmer-v5``, the paper's Swimmer benchmark; needs ``pip install "sparse-workbench[mujoco]"``,
+see :mod:`workbench.sindy_rl._swimmer`). For Swimmer the "exact vectorized copy" is MuJoCo
+itself, stepped in batches with ``mujoco.rollout``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any, Callable
 import numpy as np
 
 from workbench._validation import check_options
+
+from . import _swimmer
 
 __all__ = ["Task", "get_task", "TASKS", "CartPoleSwingUpEnv", "pendulum_reward",
            "cartpole_swingup_reward"]
@@ -300,6 +305,11 @@ class Task:
     reward: Callable[[np.ndarray, np.ndarray], np.ndarray]
     project: Callable[[np.ndarray], np.ndarray]
     real_terminated: Callable[[np.ndarray], np.ndarray]
+    # observation -> state of ``step_states`` for tasks whose state is not recoverable by the
+    # built-in rule of the real stepper (None: the built-in pendulum / cart-pole rule)
+    obs_to_state: Callable[[np.ndarray], np.ndarray] | None = None
+    # raises ImportError (naming the extra to install) when an optional dependency is missing
+    require: Callable[[], Any] | None = None
 
     def reset_obs(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` initial observations from the real reset distribution, shape (n, obs_dim)."""
@@ -330,14 +340,37 @@ TASKS: dict[str, Task] = {
         make_env=_make_cartpole, reset_states=_cartpole_reset, step_states=_cartpole_step,
         observe=_cartpole_observe, reward=cartpole_swingup_reward, project=_cartpole_project,
         real_terminated=_cartpole_terminated),
+    # The paper's Swimmer (sindy-rl dyna_swimmer_pbt.yml): surrogate bounds = SwimmerWithBounds
+    # (body angle +-pi, joints +-100 deg, velocities +-10). Simplifications: the "known" reward
+    # is the proxy vx_k - 1e-4 |u|^2 (the true reward needs the unobserved x position; the
+    # paper learns it: reward="learned"); leaving the box in the surrogate ends the episode
+    # with no further reward (min_reward 0, as sindy-rl's done flag) rather than charging the
+    # worst in-box reward (-10 per step); evaluation ignores the bounds, as in the paper.
+    "swimmer": Task(
+        name="swimmer", env_id=_swimmer.ENV_ID, obs_dim=8, act_dim=2,
+        action_low=np.array([-1.0, -1.0]), action_high=np.array([1.0, 1.0]),
+        horizon=_swimmer.HORIZON, obs_low=_swimmer.BOUNDS_LOW, obs_high=_swimmer.BOUNDS_HIGH,
+        min_reward=0.0, random_return=-1.0,  # measured: -1.0 +- 10.8 (50 episodes, seed 0)
+        make_env=_swimmer.make_swimmer, reset_states=_swimmer.swimmer_reset,
+        step_states=_swimmer.swimmer_step, observe=_swimmer.swimmer_observe,
+        reward=_swimmer.swimmer_reward_proxy, project=_swimmer.swimmer_project,
+        real_terminated=_never, obs_to_state=_swimmer.swimmer_obs_to_state,
+        require=_swimmer.require_mujoco),
 }
 
 
 def get_task(task: str | Task) -> Task:
-    """Look up a task by name (``"pendulum"``, ``"cartpole_swingup"``) or pass one through."""
+    """Look up a task by name (``"pendulum"``, ``"cartpole_swingup"``, ``"swimmer"``).
+
+    A :class:`Task` is passed through. Raises ImportError naming the extra to install when the
+    task needs a missing optional dependency (``"swimmer"``: mujoco).
+    """
     if isinstance(task, Task):
         return task
     if not isinstance(task, str):
         raise TypeError(f"task must be a task name or a Task; got {task!r}")
     check_options(task, TASKS, "task")
-    return TASKS[task]
+    out = TASKS[task]
+    if out.require is not None:
+        out.require()
+    return out
