@@ -26,10 +26,12 @@ True
 from ._data import BARS_KINDS, Bars, bars_dictionary, make_bars, match_components, natural_patches
 from ._em import Annealing, estep_shard, n_states
 from ._estimators import BSC, DSC, GSC, MCA, MMCA, TSC
+from ._gabor import GABOR_PARAMS, GaborFit, gabor_field, gabor_fit, orientation_concentration
 
 __all__ = ["BSC", "TSC", "DSC", "MCA", "MMCA", "GSC", "make_bars", "bars_dictionary",
            "natural_patches", "match_components", "Bars", "BARS_KINDS", "Annealing",
-           "n_states", "estep_shard", "MODELS"]
+           "n_states", "estep_shard", "MODELS", "gabor_fit", "gabor_field",
+           "orientation_concentration", "GaborFit", "GABOR_PARAMS"]
 
 #: model name -> estimator class (and the bars kind of the same name)
 MODELS = {"bsc": BSC, "tsc": TSC, "dsc": DSC, "mca": MCA, "mmca": MMCA, "gsc": GSC}
