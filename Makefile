@@ -42,7 +42,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 # System packages some modules use (branch tracer: qemu-user, valgrind). Installed only where
 # missing and only when we are root with apt-get (CI runs as root on Debian); elsewhere the
 # tests that need them skip with a reason.
-SYSTEM_PACKAGES :=
+SYSTEM_PACKAGES := qemu-user valgrind gcc
 sysdeps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
