@@ -27,16 +27,21 @@ $(PY):
 venv: $(PY)
 
 # One stamp per set of extras; re-installs when pyproject.toml changes.
-$(VENV)/.stamp-core: pyproject.toml | $(PY)
+$(VENV)/.stamp-core: pyproject.toml Makefile | $(PY)
 	$(PIP) install --quiet -e .
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[test,torch,dask]"
+$(VENV)/.stamp-test: pyproject.toml Makefile | $(PY)
+	$(PIP) install --quiet -e ".[test,torch,dask,mujoco]"
 	touch $@
 
-$(VENV)/.stamp-bench: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[test,torch,bench,dask]"
+# test-all adds the extras of the slow tests (PySCF for the water Hamiltonian, abess/skglm).
+$(VENV)/.stamp-test-all: $(VENV)/.stamp-test
+	$(PIP) install --quiet -e ".[test,torch,dask,mujoco,chem,bench]"
+	touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml Makefile | $(PY)
+	$(PIP) install --quiet -e ".[test,torch,bench,dask,mujoco]"
 	touch $@
 
 # System packages some modules use (branch tracer: qemu-user, valgrind). Installed only where
@@ -59,7 +64,7 @@ demo: $(VENV)/.stamp-core
 test: $(VENV)/.stamp-test sysdeps
 	$(PY) -m pytest -m "not slow" --nbmake --nbmake-timeout=600 $(PYTEST_ARGS) $(TEST_PATHS)
 
-test-all: $(VENV)/.stamp-test sysdeps
+test-all: $(VENV)/.stamp-test-all sysdeps
 	$(PY) -m pytest --nbmake --nbmake-timeout=1800 $(PYTEST_ARGS) $(TEST_PATHS)
 
 bench: $(VENV)/.stamp-bench sysdeps
