@@ -34,25 +34,23 @@ def _parse_optional_int(text: str) -> int | None:
     return None if text.strip().lower() in {"", "none", "auto"} else int(text)
 
 
-#: name -> (parser from environment text, default, description)
-CONFIG_OPTIONS: dict[str, tuple[Any, Any, str]] = {
-    "fastmath": (_parse_bool, False, "default fastmath flag of Numba kernels"),
-    "cache": (_parse_bool, True, "default cache flag of Numba kernels"),
-    "executor": (str, "processes", "default sweep executor: serial | processes | dask"),
-    "max_workers": (_parse_optional_int, None, "sweep workers (None: one per CPU core)"),
-    "threads_per_worker": (int, 1, "Numba/BLAS threads in each sweep worker"),
-    "results_dir": (str, "results", "where sweeps write their results"),
-    "progress": (_parse_bool, True, "show tqdm progress bars"),
-    "trace_dir": (str, "../shared/data/cbp2016", "directory of BT9 branch traces"),
+#: name -> (parser from environment text, default, accepted type(s), description)
+CONFIG_OPTIONS: dict[str, tuple[Any, Any, Any, str]] = {
+    "fastmath": (_parse_bool, False, bool, "default fastmath flag of Numba kernels"),
+    "cache": (_parse_bool, True, bool, "default cache flag of Numba kernels"),
+    "executor": (str, "processes", str, "default sweep executor: serial | processes | dask"),
+    "max_workers": (_parse_optional_int, None, (int, type(None)),
+                    "sweep workers (None: one per CPU core)"),
+    "threads_per_worker": (int, 1, int, "Numba/BLAS threads in each sweep worker"),
+    "results_dir": (str, "results", str, "where sweeps write their results"),
+    "progress": (_parse_bool, True, bool, "show tqdm progress bars"),
+    "trace_dir": (str, "../shared/data/cbp2016", str, "directory of BT9 branch traces"),
 }
-
-_TYPES = {"fastmath": bool, "cache": bool, "executor": str, "max_workers": (int, type(None)),
-          "threads_per_worker": int, "results_dir": str, "progress": bool, "trace_dir": str}
 
 
 def _from_environment() -> dict[str, Any]:
     config = {}
-    for name, (parse, default, _) in CONFIG_OPTIONS.items():
+    for name, (parse, default, _, _) in CONFIG_OPTIONS.items():
         raw = os.environ.get(f"WORKBENCH_{name.upper()}")
         if raw is None:
             config[name] = default
@@ -89,7 +87,7 @@ def set_config(**options: Any) -> None:
             raise ValueError(
                 f"config option must be one of {sorted(CONFIG_OPTIONS)}; got {name!r}"
             )
-        expected = _TYPES[name]
+        expected = CONFIG_OPTIONS[name][2]
         if isinstance(value, bool) and expected is int:
             raise TypeError(f"{name} must be int; got bool {value!r}")
         if not isinstance(value, expected):

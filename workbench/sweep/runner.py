@@ -18,7 +18,7 @@ from typing import Any
 
 from .._config import get_config
 from .executors import get_executor
-from .spec import Sweep, SweepSpecError, load, resolve_target
+from .spec import Sweep, load, resolve_target
 from .store import SweepStore
 
 __all__ = ["run", "status", "collect", "RunSummary", "results_directory"]
@@ -186,6 +186,3 @@ def collect(sweep: Sweep | str | Path, results_dir: str | Path | None = None, *,
     return SweepStore(results_directory(sweep, results_dir)).collect(
         include_failed=include_failed)
 
-
-# Re-exported for error handling in the CLI.
-SweepSpecError = SweepSpecError
