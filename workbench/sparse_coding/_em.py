@@ -239,8 +239,17 @@ def _estep_linear(item: dict[str, Any]) -> dict[str, Any]:
             "yy": float(yy @ w)}
 
 
-def _two_pass(run, N, item):
-    # pass 1 (cheap): evidences to know which points are kept; pass 2: their statistics.
+def _run_passes(run, N, item):
+    """Call ``run(weight, want_statistics)`` as the item's pass needs.
+
+    ``"evidence"``: one cheap pass without statistics. Otherwise one pass with all points, or,
+    when a global data-point cut ``threshold`` is set, a cheap pass to find the kept points
+    followed by a pass that accumulates their statistics.
+    """
+    if item["pass"] == "evidence":
+        return run(np.zeros(N), False)
+    if item.get("threshold") is None:
+        return run(np.ones(N), True)
     lt, *_ = run(np.zeros(N), False)
     return run(_weights(item, N, lt), True)
 
@@ -277,11 +286,9 @@ def _estep_gsc(item: dict[str, Any]) -> dict[str, Any]:
         return logev_t, logev_u, cand, S, SZ, SS, ZZ
 
     mode = item["pass"]
+    lt, lu, cand, S, SZ, SS, ZZ = _run_passes(run, N, item)
     if mode == "evidence":
-        lt, lu, *_ = run(np.zeros(N), False)
         return {"logev_t": lt, "logev_u": lu}
-    lt, lu, cand, S, SZ, SS, ZZ = run(np.ones(N), True) if item.get("threshold") is None else \
-        _two_pass(run, N, item)
     if mode == "transform":
         return {"logev_t": lt, "logev_u": lu, "S": S, "SZ": SZ, "candidates": cand}
     w = _weights(item, N, lt)
@@ -320,11 +327,9 @@ def _estep_max(item: dict[str, Any]) -> dict[str, Any]:
         return logev_t, logev_u, cand, S, A, AY, err
 
     mode = item["pass"]
+    lt, lu, cand, S, A, AY, err = _run_passes(run, N, item)
     if mode == "evidence":
-        lt, lu, *_ = run(np.zeros(N), False)
         return {"logev_t": lt, "logev_u": lu}
-    lt, lu, cand, S, A, AY, err = run(np.ones(N), True) if item.get("threshold") is None else \
-        _two_pass(run, N, item)
     if mode == "transform":
         return {"logev_t": lt, "logev_u": lu, "S": S, "candidates": cand}
     w = _weights(item, N, lt)
