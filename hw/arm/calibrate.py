@@ -105,8 +105,8 @@ def fit_arm(arch_name: str, *, points: Iterable | None = None) -> dict[str, Any]
 
 def measure_host(shapes: Iterable[tuple[int, int, int]] = HOST_SHAPES,
                  sparsities: Iterable[float] = HOST_SPARSITIES,
-                 blocks: Iterable[int] = HOST_BLOCKS, *, mr: int = 16, dense_mr: int = 8,
-                 dense_nr: int = 4, repeat: int = 3, min_time: float = 0.02,
+                 blocks: Iterable[int] = HOST_BLOCKS, *, mr: int = 256, dense_mr: int = 256,
+                 repeat: int = 3, min_time: float = 0.02,
                  random_state: int = 0):
     """Time the Numba dense and sparse 1x1-conv kernels; one row per (shape, sparsity, block).
 
@@ -134,9 +134,9 @@ def measure_host(shapes: Iterable[tuple[int, int, int]] = HOST_SHAPES,
             for b in (blocks if s > 0 else [0]):
                 if s == 0:
                     w = rng.standard_normal((cout, cin))
-                    t = time_call(lambda: conv1x1_dense(w, x, mr=dense_mr, nr=dense_nr),
+                    t = time_call(lambda: conv1x1_dense(w, x, mr=dense_mr),
                                   repeat=repeat, min_time=min_time)
-                    nzb, kernel = cout * cin, f"dense {dense_mr}x{dense_nr}"
+                    nzb, kernel = cout * cin, f"dense {dense_mr}x4"
                 else:
                     w = random_sparse_weights(cout, cin, s, block=b, random_state=rng)
                     sw = encode_sparse(w, block=b)

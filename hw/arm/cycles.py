@@ -30,8 +30,8 @@ import dataclasses
 import math
 from typing import Any
 
-__all__ = ["Core", "core_from_spec", "CORE_KEYS", "KernelCost", "gemm_cost", "spmm_cost",
-           "dwconv_cost", "stream_cost"]
+__all__ = ["Core", "core_from_spec", "CORE_KEYS", "ACCUMULATE", "KernelCost", "gemm_cost",
+           "spmm_cost", "memory_acc_cost", "dwconv_cost", "eltwise_cost", "stream_cost"]
 
 #: constant name -> (meaning, must be > 0)
 CORE_KEYS: dict[str, str] = {
@@ -60,7 +60,14 @@ CORE_KEYS: dict[str, str] = {
     "tile_extra": "instructions per micro-kernel call/tile (setup, pointers, loop)",
     "kernel_efficiency": "sustained fraction of the port-model throughput (calibrated, dense)",
     "sw_prefetch": "1 if the sparse kernel prefetches the next tile's activation lines, else 0",
+    "store_pipes": "vector stores per cycle (optional, default 1)",
 }
+
+#: Optional text constant: where the kernels keep their accumulators. ``"registers"``
+#: (XNNPACK's micro-kernels: an ``MR x NR`` register tile) or ``"memory"`` (this package's
+#: Numba kernels: the output rows of the pixel tile stay in L1 and every pass over the tile
+#: loads, updates and stores them; see :func:`memory_acc_cost`).
+ACCUMULATE = ("registers", "memory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +100,9 @@ class Core:
     tile_extra: float
     kernel_efficiency: float = 1.0
     sw_prefetch: float = 1.0
+    store_pipes: float = 1.0
     gemm_vector_along: str = "m"
+    accumulate: str = "registers"
 
     def lanes(self, elem_bytes: float) -> float:
         """Vector lanes for an element of ``elem_bytes``."""
@@ -109,13 +118,17 @@ def core_from_spec(arch: Any) -> Core:
     for key in CORE_KEYS:
         minimum = 0.0 if key in ("l3_bytes", "gemm_k_extra", "spmm_nz_extra", "spmm_nz_cycles",
                                  "tile_extra", "l3_bw", "sw_prefetch") else None
-        if key in ("kernel_efficiency", "sw_prefetch") and key not in arch:
+        if key in ("kernel_efficiency", "sw_prefetch", "store_pipes") and key not in arch:
             continue  # optional; defaults 1.0
         values[key] = arch.number(key, minimum=minimum, positive=minimum is None)
     along = arch.get("gemm_vector_along", "m")
     if along not in ("m", "n"):
         raise ValueError(f"constants.gemm_vector_along must be one of 'm', 'n'; got {along!r}")
-    return Core(name=arch.name, gemm_vector_along=along, **values)
+    accumulate = arch.get("accumulate", "registers")
+    if accumulate not in ACCUMULATE:
+        raise ValueError(f"constants.accumulate must be one of 'registers', 'memory'; got "
+                         f"{accumulate!r}")
+    return Core(name=arch.name, gemm_vector_along=along, accumulate=accumulate, **values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +207,9 @@ def gemm_cost(core: Core, m: int, n: int, k: int, elem_bytes: float = 4.0,
     ``vector_along="n"`` puts the vector dimension along the pixels instead (this package's
     CHW Numba kernel).
     """
+    if core.accumulate == "memory":
+        return memory_acc_cost(core, m, n, k, math.ceil(m / 4) * float(k), nr=4,
+                               elem_bytes=elem_bytes, dense=True)
     vl = core.lanes(elem_bytes)
     mr, nr = core.gemm_mr, core.gemm_nr
     vec = math.ceil(nr / vl)
@@ -239,6 +255,8 @@ def spmm_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: int = 1
     A partial last tile (``n % MR``) runs XNNPACK's narrower clean-up kernels (same cost per
     vector, so it is charged in proportion).
     """
+    if core.accumulate == "memory":
+        return memory_acc_cost(core, m, n, k, nnz_blocks, nr=nr, elem_bytes=elem_bytes, mr=mr)
     mr = int(core.spmm_mr if mr is None else mr)
     vl = core.lanes(elem_bytes)
     full_tiles, tail = divmod(n, mr)
@@ -268,6 +286,88 @@ def spmm_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: int = 1
         miss += _store_stalls(core, math.ceil(n / mr) * k * lines_per_row, in_bytes)
     memory, near, far = stream_cost(core, in_bytes, w_stream * math.ceil(n / mr), w_stream,
                                     out_bytes)
+    return KernelCost(compute=compute, overhead=overhead, miss=miss, memory=memory,
+                      bytes_l2=near, bytes_dram=far)
+
+
+def _passes(nnz: float, unroll: int) -> float:
+    """Passes over a tile for ``nnz`` non-zeros applied ``unroll`` (4 or 2), then 2, then 1
+    at a time (the order of :func:`hw.arm._kernels._spmm_tile`); ``nnz`` may be a mean."""
+    whole = math.floor(nnz)
+    frac = nnz - whole
+    def count(q: int) -> int:
+        full, rest = divmod(q, unroll)
+        if unroll == 4:
+            return full + rest // 2 + rest % 2
+        return full + rest
+    return (1 - frac) * count(whole) + frac * count(whole + 1)
+
+
+def memory_acc_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: int = 1,
+                    elem_bytes: float = 8.0, mr: int | None = None,
+                    dense: bool = False) -> KernelCost:
+    r"""1x1 conv with the accumulators in memory (this package's Numba kernels, CHW).
+
+    Pixel tiles of ``MR`` (outer); per output block of ``nr`` rows the tile's output rows are
+    set to the bias and then updated in passes, each applying ``u`` non-zeros (``u = 4`` for
+    ``nr = 1``, else 2; the dense kernel is ``nr = 4``, ``u = 2`` over all ``k`` input
+    channels). A pass is a vectorised loop over the tile's ``MR / VL`` vectors; per vector it
+    loads ``u`` activation vectors and ``nr`` output vectors, multiplies and adds ``u * nr``
+    times and stores ``nr`` vectors:
+
+    .. math::
+
+        c_{vec} = \max\Big(\frac{u\,nr}{P_{fma}}, \frac{u + nr}{P_{ld}},
+                  \frac{nr}{P_{st}}, \frac{2u\,nr + u + 2nr + 2}{W_{issue}},
+                  \frac{u\,VL\,b}{BW_{x}}\Big)
+
+    where ``BW_x`` is the bandwidth of the level holding the ``k x MR`` activation tile (L1 if
+    it fits in half of L1, else L2 if it fits there, else L3/DRAM); ``kernel_efficiency``
+    divides the port terms (not the bandwidth term). Each pass also pays ``spmm_nz_extra`` instructions
+    (loop set-up, the loop vectoriser's overlap check, remainder) and each non-zero block
+    ``spmm_nz_cycles`` (calibrated).
+    """
+    mr = int(core.spmm_mr if mr is None else mr)
+    vl = core.lanes(elem_bytes)
+    u = 2 if (dense or nr > 1) else 4
+    n_blocks = math.ceil(m / nr)
+    tiles = math.ceil(n / mr)
+    vecs = n / vl  # vectors per output row over all tiles
+    x_tile = k * min(mr, n) * elem_bytes
+    if x_tile <= 0.5 * core.l1d_bytes:
+        bw_x = float("inf")
+    elif x_tile <= core.l2_bytes:
+        bw_x = core.l2_bw
+    else:
+        bw_x = core.l3_bw if core.l3_bw > 0 else core.dram_bw / core.clock_hz
+
+    def per_vec(uu: int) -> float:
+        ports = max(uu * nr / core.fma_pipes, (uu + nr) / core.load_pipes,
+                    nr / core.store_pipes, (2 * uu * nr + uu + 2 * nr + 2) / core.issue_width)
+        return max(ports / core.kernel_efficiency, uu * vl * elem_bytes / bw_x)
+
+    nnz_per_block = nnz_blocks / n_blocks if n_blocks else 0.0
+    full = _passes(nnz_per_block, u)
+    # split the passes into u-passes and shorter tail passes (for the per-vector costs)
+    n_u = math.floor(nnz_per_block / u)
+    tail = max(0.0, full - n_u)
+    rest = max(0.0, nnz_per_block - n_u * u)
+    tail_cost = per_vec(2) if (u == 4 and rest >= 2) else per_vec(1)
+    body = n_u * per_vec(u) + tail * tail_cost
+    init = nr / core.store_pipes / core.kernel_efficiency
+    compute = n_blocks * vecs * (body + init)
+    overhead = tiles * n_blocks * ((full + 1) * core.spmm_nz_extra + core.tile_extra / 4) \
+        / core.issue_width / core.kernel_efficiency + tiles * nnz_blocks * core.spmm_nz_cycles
+    in_bytes = k * n * elem_bytes
+    out_bytes = m * n * elem_bytes
+    w_stream = nnz_blocks * (nr * elem_bytes + (0 if dense else 8.0))
+    # first touch of each output line (write-allocate) and, without prefetch, of each
+    # activation line of a tile: exposed misses as in the register kernel (spmm_cost)
+    line = core.line_bytes
+    miss = _store_stalls(core, m * math.ceil(n * elem_bytes / line), out_bytes)
+    if not core.sw_prefetch:
+        miss += _store_stalls(core, k * math.ceil(n * elem_bytes / line), in_bytes)
+    memory, near, far = stream_cost(core, in_bytes, w_stream * tiles, w_stream, out_bytes)
     return KernelCost(compute=compute, overhead=overhead, miss=miss, memory=memory,
                       bytes_l2=near, bytes_dram=far)
 
@@ -302,3 +402,48 @@ def dwconv_cost(core: Core, channels: int, out_pixels: int, in_pixels: int, kern
                                     kk * channels * elem_bytes, out_bytes)
     return KernelCost(compute=compute, overhead=0.0, miss=0.0, memory=memory, bytes_l2=near,
                       bytes_dram=far)
+
+#: Elementwise / pooling micro-kernels, per vector of ``VL`` elements: (instructions, vector
+#: loads, vector stores, input streams). Counts from XNNPACK's NEON kernels:
+#: ``f32-vsigmoid`` (neonfma rr1-p5-nr2recps: range reduction, degree-5 polynomial, two
+#: Newton-Raphson reciprocal steps, sign select: about 25 instructions with load and store),
+#: ``f32-vmul``/``f32-vadd`` (two loads, one op, one store, loop), ``f32-vmulc`` with a
+#: per-channel broadcast (the squeeze-excite scale) and ``f32-gavgpool`` (load, add).
+ELTWISE: dict[str, tuple[float, float, float, int]] = {
+    "sigmoid": (25.0, 1.0, 1.0, 1),
+    "mul": (5.0, 2.0, 1.0, 2),
+    "add": (5.0, 2.0, 1.0, 2),
+    "scale": (4.0, 1.0, 1.0, 1),
+    "global_pool": (3.0, 1.0, 0.0, 1),
+}
+
+
+def eltwise_cost(core: Core, kind: str, elements: int, out_elements: int,
+                 elem_bytes: float = 4.0) -> KernelCost:
+    """An elementwise or global-pooling pass over ``elements`` values per input stream.
+
+    Compute per vector: ``max(instructions / issue width, loads / load pipes, stores /
+    store pipes)`` (:data:`ELTWISE`), scaled by ``kernel_efficiency``, plus one operator
+    set-up (``tile_extra`` instructions) and one exposed miss to beyond L2 (``far_latency``:
+    the first lines of a tensor that is not yet in flight). Memory: a tensor that fits in half
+    of L2 was just written by its producer and is read from L2; a larger one (and a large
+    output) streams from L3/DRAM. The pass takes the larger of compute and memory time.
+    """
+    if kind not in ELTWISE:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, ELTWISE))}; got {kind!r}")
+    instr, ld, st, streams = ELTWISE[kind]
+    vl = core.lanes(elem_bytes)
+    vecs = math.ceil(elements / vl)
+    per_vec = max(instr / core.issue_width, ld / core.load_pipes, st / core.store_pipes)
+    compute = vecs * per_vec / core.kernel_efficiency
+    overhead = core.tile_extra / core.issue_width + core.far_latency
+    tensor = elements * elem_bytes
+    in_bytes = streams * tensor
+    out_bytes = out_elements * elem_bytes
+    far_bw = core.l3_bw if core.l3_bw > 0 else core.dram_bw / core.clock_hz
+    near = in_bytes + out_bytes
+    far = (in_bytes if tensor > 0.5 * core.l2_bytes else 0.0) + \
+        (out_bytes if out_bytes > 0.5 * core.l2_bytes else 0.0)
+    memory = max(near / core.l2_bw, far / far_bw)
+    return KernelCost(compute=compute, overhead=overhead, miss=0.0, memory=memory,
+                      bytes_l2=near, bytes_dram=far)

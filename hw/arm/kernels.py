@@ -146,19 +146,40 @@ def _check_bias(bias: Any, cout: int) -> np.ndarray:
     return as_float_array(bias, name="bias", ndim=1, shape=(cout,))
 
 
-def conv1x1_dense(weights: Any, x: Any, bias: Any = None, *, mr: int = 8,
-                  nr: int = 4) -> np.ndarray:
-    """Dense 1x1 convolution in CHW layout with an ``nr x mr`` register tile.
+def _run(serial, parallel, n_jobs, *args) -> None:
+    """Call the serial kernel, or the ``prange`` twin on ``n_jobs`` threads (-1: all)."""
+    if n_jobs is None or n_jobs == 1:
+        serial(*args)
+        return
+    from workbench._numba import num_threads
+
+    with num_threads(n_jobs):
+        parallel(*args)
+
+
+def _check_n_jobs(n_jobs: Any) -> int | None:
+    if n_jobs is None:
+        return None
+    n_jobs = check_int(n_jobs, "n_jobs", min_value=-1)
+    if n_jobs == 0:
+        raise error("n_jobs", "-1, None or an integer >= 1", n_jobs)
+    return n_jobs
+
+
+def conv1x1_dense(weights: Any, x: Any, bias: Any = None, *, mr: int = 128,
+                  n_jobs: int | None = None) -> np.ndarray:
+    """Dense 1x1 convolution in CHW layout, pixel tiles of ``mr``, 4 output rows per pass.
 
     Parameters
     ----------
     weights : array-like of shape (Cout, Cin)
     x : array-like of shape (Cin, HW)
     bias : array-like of shape (Cout,), optional
-    mr : int, default 8
-        Pixels per tile.
-    nr : int, default 4
-        Output channels per tile.
+    mr : int, default 128
+        Pixels per tile (the inner, vectorised loop runs over them).
+    n_jobs : int, optional
+        ``None``/1: serial kernel; otherwise the parallel twin on ``n_jobs`` threads (-1: all),
+        pixel tiles split over threads.
 
     Returns
     -------
@@ -169,11 +190,13 @@ def conv1x1_dense(weights: Any, x: Any, bias: Any = None, *, mr: int = 8,
     xx = _check_x(x, w.shape[1])
     b = _check_bias(bias, w.shape[0])
     mr = check_int(mr, "mr", min_value=1)
-    nr = check_int(nr, "nr", min_value=1)
-    from ._kernels import _conv1x1_dense_chw
+    n_jobs = _check_n_jobs(n_jobs)
+    from ._kernels import _conv1x1_dense_chw, _conv1x1_dense_chw_parallel
 
-    out = np.empty((w.shape[0], xx.shape[1]))
-    _conv1x1_dense_chw(w, xx, b, out, mr, nr)
+    hw = xx.shape[1]
+    out = np.empty((w.shape[0], hw))
+    _run(_conv1x1_dense_chw, _conv1x1_dense_chw_parallel, n_jobs, w, xx.ravel(), b,
+         out.ravel(), np.int64(hw), np.int64(mr))
     return out
 
 
@@ -189,7 +212,7 @@ def _spmm_args(sw: SparseWeights, hw: int) -> tuple[np.ndarray, int]:
 
 
 def conv1x1_sparse(sparse_weights: SparseWeights, x: Any, bias: Any = None, *,
-                   mr: int = 16) -> np.ndarray:
+                   mr: int = 128, n_jobs: int | None = None) -> np.ndarray:
     """Sparse 1x1 convolution (SpMM) with XNNPACK's pixel tiling and pointer deltas.
 
     Parameters
@@ -198,8 +221,12 @@ def conv1x1_sparse(sparse_weights: SparseWeights, x: Any, bias: Any = None, *,
         From :func:`encode_sparse`.
     x : array-like of shape (Cin, HW)
     bias : array-like of shape (Cout,), optional
-    mr : int, default 16
-        Pixels per tile (XNNPACK MR: 4-32).
+    mr : int, default 128
+        Pixels per tile (XNNPACK's MR is 4-32 pixels of fp32 held in NEON registers; here the
+        tile's output rows stay in L1 and the inner loop over the tile's pixels is vectorised,
+        so a longer tile amortises the per-non-zero work; see :mod:`hw.arm._kernels`).
+    n_jobs : int, optional
+        ``None``/1: serial kernel; otherwise the parallel twin on ``n_jobs`` threads (-1: all).
 
     Returns
     -------
@@ -212,14 +239,15 @@ def conv1x1_sparse(sparse_weights: SparseWeights, x: Any, bias: Any = None, *,
     xx = _check_x(x, cin)
     b = _check_bias(bias, cout)
     mr = check_int(mr, "mr", min_value=1)
-    from ._kernels import _spmm_chw
+    n_jobs = _check_n_jobs(n_jobs)
+    from ._kernels import _spmm_chw, _spmm_chw_parallel
 
     hw = xx.shape[1]
     deltas, first = _spmm_args(sparse_weights, hw)
     out = np.empty((cout, hw))
-    _spmm_chw(sparse_weights.values, deltas, sparse_weights.block_rows,
-              sparse_weights.block_sizes, sparse_weights.block_nnz, b, xx.ravel(),
-              np.int64(first), np.int64(hw), out, mr)
+    _run(_spmm_chw, _spmm_chw_parallel, n_jobs, sparse_weights.values, deltas,
+         sparse_weights.block_rows, sparse_weights.block_sizes, sparse_weights.block_nnz, b,
+         xx.ravel(), np.int64(first), np.int64(hw), out.ravel(), np.int64(mr))
     return out
 
 
