@@ -21,6 +21,11 @@ Which path a layer takes is the per-layer choice the engine makes (``policy``):
 ``"sparse"`` / ``"dense"``
     Force one path.
 
+Operators that are not convolutions (:func:`hw.arm.networks.ops_for`: global pooling,
+residual additions, swish as sigmoid + multiply, the squeeze-excite pooling, sigmoid and
+channel scale) are costed as elementwise passes (:func:`hw.arm.cycles.eltwise_cost`) on both
+paths (XNNPACK runs them in NCHW inside the sparse subgraph too); ``ops=False`` leaves them out.
+
 ``engine="sparsebytenn"`` models SparseByteNN (arXiv 2310.19509): groups of 4 consecutive
 output channels share their non-zero input channels (block ``(4, 1)``, the ``nr = 4`` kernel)
 and the engine chooses per layer (``policy="per_layer"``).
@@ -33,7 +38,8 @@ from typing import Any
 
 from hw.spec import DTYPE_BYTES, Conv2d, Gemm, SparsitySpec, Workload, parse_sparsity
 
-from .cycles import Core, KernelCost, core_from_spec, dwconv_cost, gemm_cost, spmm_cost
+from .cycles import (Core, KernelCost, core_from_spec, dwconv_cost, eltwise_cost, gemm_cost,
+                     spmm_cost)
 
 __all__ = ["estimate", "layer_costs", "POLICIES", "ENGINES", "XNNPACK_MIN_ZEROS",
            "classify_layer"]
@@ -116,9 +122,21 @@ def _sparse_cost(core: Core, layer: Any, density: float, nr: int, eb: float,
 
 def layer_costs(core: Core, workload: Workload, sparsity: SparsitySpec, *,
                 policy: str = "xnnpack", engine: str = "xnnpack",
-                spmm_mr: int | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Per-layer rows (dicts) and notes for one workload on one core."""
+                spmm_mr: int | None = None, ops: bool = True
+                ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per-layer rows (dicts) and notes for one workload on one core (with ``ops``, the
+    network's non-convolution operators as rows of kind ``"eltwise"``/``"pool"``)."""
+    from .networks import ops_for
+
     nr, notes = _sparsity_nr(sparsity, engine)
+    extra = ops_for(workload) if ops else ()
+    if extra is None:
+        extra = ()
+        notes.append(f"workload {workload.name!r} is not a shipped network: pooling, residual "
+                     f"additions, activations and SE scaling are not costed")
+    after: dict[str, list] = {}
+    for op in extra:
+        after.setdefault(op.after, []).append(op)
     kinds = [classify_layer(layer) for layer in workload]
     prunable = [la.sparse and kd in ("pointwise", "gemm") for la, kd in zip(workload, kinds)]
     density = sparsity.density
@@ -168,12 +186,24 @@ def layer_costs(core: Core, workload: Workload, sparsity: SparsitySpec, *,
             "miss_cycles": cost.miss, "memory_cycles": cost.memory,
             "dense_cycles": dense_nhwc.cycles,
         })
+        for op in after.get(layer.name, ()):
+            c = eltwise_cost(core, op.kind, op.elements, op.out_elements, eb)
+            rows.append({
+                "layer": op.name, "pass": "inference", "m": op.out_elements, "n": 1,
+                "k": op.elements, "macs": 0.0, "effective_macs": 0.0, "cycles": c.cycles,
+                "time_s": c.cycles / core.clock_hz, "utilization": 0.0,
+                "bytes_moved": c.bytes_dram, "sparse": False,
+                "kind": "pool" if op.kind == "global_pool" else "eltwise",
+                "kernel": f"v{op.kind}", "bound": c.bound, "nonzeros": 0.0,
+                "compute_cycles": c.compute, "overhead_cycles": c.overhead,
+                "miss_cycles": c.miss, "memory_cycles": c.memory, "dense_cycles": c.cycles,
+            })
     return rows, notes
 
 
 def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str = "inference",
              policy: str | None = None, engine: str = "xnnpack", spmm_mr: int | None = None,
-             **options: Any):
+             ops: bool = True, **options: Any):
     """Latency of ``workload`` on one ARM (or x86) core with XNNPACK-style sparse kernels.
 
     Parameters
@@ -193,6 +223,9 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str = "inf
     engine : {"xnnpack", "sparsebytenn"}, default "xnnpack"
     spmm_mr : int, optional
         Override the sparse kernel's pixel tile (default: the core's ``spmm_mr``).
+    ops : bool, default True
+        Cost the non-convolution operators of a shipped network (pooling, residual adds,
+        swish, squeeze-excite); ``False`` costs the convolutions and GEMMs only.
 
     Returns
     -------
@@ -220,9 +253,12 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str = "inf
         from workbench._validation import check_int
 
         spmm_mr = check_int(spmm_mr, "spmm_mr", min_value=1)
+    from workbench._validation import check_bool
+
+    ops = check_bool(ops, "ops")
     if options:
-        raise TypeError(f"options must be among policy, engine, spmm_mr for the arm_sparse "
-                        f"model; got {sorted(options)}")
+        raise TypeError(f"options must be among policy, engine, spmm_mr, ops for the "
+                        f"arm_sparse model; got {sorted(options)}")
     sparsity = parse_sparsity(sparsity)
     if not isinstance(workload, Workload):
         from hw.spec import load_workload
@@ -232,26 +268,26 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str = "inf
     import pandas as pd
 
     rows, notes = layer_costs(core, workload, sparsity, policy=policy, engine=engine,
-                              spmm_mr=spmm_mr)
+                              spmm_mr=spmm_mr, ops=ops)
     dense_rows, _ = layer_costs(core, workload, parse_sparsity(None), policy="dense",
-                                engine=engine)
+                                engine=engine, ops=ops)
     table = pd.DataFrame(rows)
     cycles = math.fsum(r["cycles"] for r in rows)
     dense_cycles = math.fsum(r["cycles"] for r in dense_rows)
     breakdown = {f"{kind}_s": float(table.loc[table["kind"] == kind, "time_s"].sum())
-                 for kind in ("conv", "depthwise", "pointwise", "gemm")
+                 for kind in ("conv", "depthwise", "pointwise", "gemm", "eltwise", "pool")
                  if (table["kind"] == kind).any()}
-    notes = notes + [
-        "pooling, residual additions, activations and SE scaling are not costed",
-        "single thread; fp32 XNNPACK micro-kernels on ARM (see hw/arm/README.md)",
-    ]
+    if not ops:
+        notes.append("ops=False: pooling, residual additions, activations and SE scaling are "
+                     "not costed")
+    notes = notes + ["single thread; fp32 XNNPACK micro-kernels on ARM (see hw/arm/README.md)"]
     eb = DTYPE_BYTES[workload.layers[0].dtype]
     return make_report(
         arch=arch, workload=workload, sparsity=sparsity, mode=mode, table=table,
         time_s=cycles / core.clock_hz, dense_time_s=dense_cycles / core.clock_hz,
         cycles=cycles, peak_macs_per_cycle=core.peak_macs_per_cycle(eb),
         options={"policy": policy, "engine": engine, "spmm_mr": spmm_mr or int(core.spmm_mr),
-                 "sparse_path": bool(table["sparse"].any())},
+                 "ops": ops, "sparse_path": bool(table["sparse"].any())},
         breakdown=breakdown, notes=notes,
         roofline={"peak_macs_per_s": core.peak_macs_per_cycle(eb) * core.clock_hz,
                   "bandwidth_bytes_per_s": core.dram_bw})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["breakeven", "validate_arm", "sparsebytenn_speedup"]
+__all__ = ["breakeven", "validate_arm", "sparsebytenn_speedup", "speedup_table"]
 
 
 def _time(arch: Any, workload: Any, sparsity: float, scope: str, **options) -> float:
@@ -72,6 +72,67 @@ def sparsebytenn_speedup(arch: Any = "cortex-a76", sparsity: float = 0.3) -> flo
     return estimate(arch, "mobilenet_v1", sparsity, engine="sparsebytenn").speedup_vs_dense
 
 
+def _published_ms(network: str, width: float, sparsity: float):
+    from .published import LATENCIES
+
+    for p in LATENCIES:
+        if (p.arch == "cortex-a73" and p.network == network and p.width == width
+                and p.sparsity == sparsity):
+            return p
+    return None
+
+
+def speedup_table(arch: str = "cortex-a73") -> Any:
+    """Every sparse-vs-dense comparison behind Fast Sparse ConvNets' "1.3-2.4x", model vs
+    published, one row each (``pandas.DataFrame``).
+
+    Rows: the matched-accuracy pairs of :data:`hw.arm.published.MATCHED_ACCURACY` (a sparse
+    model against the dense model of the same ImageNet top-1, which is how the paper states its
+    speedups) and the same-network ratios of the published sparse models. Columns:
+    ``comparison``, ``kind`` (``"matched accuracy"``/``"same network"``), ``sparse_model_ms``,
+    ``sparse_published_ms`` (Fast Sparse ConvNets README), ``dense_model_ms``,
+    ``dense_published_low``/``high`` (XNNPACK README; only MobileNet v1 1.0 and v2 1.0 have
+    one), ``model_speedup``, ``published_low``/``published_high`` (the ratio of published
+    latencies where both exist, else NaN), ``in_band`` (model speedup inside 1.3-2.4x) and
+    ``split`` (whether the sparse point was used to fit the A73).
+    """
+    import math
+
+    import pandas as pd
+
+    from . import estimate
+    from .networks import build
+    from .published import LATENCIES, MATCHED_ACCURACY, TARGETS
+
+    band = TARGETS["a73_speedup_range"]
+    pairs = [(net, ws, sp, wd, "matched accuracy", f"{top_s}% vs {top_d}%")
+             for net, ws, sp, top_s, wd, top_d in MATCHED_ACCURACY]
+    pairs += [(p.network, p.width, p.sparsity, p.width, "same network", "")
+              for p in LATENCIES if p.arch == arch and p.sparsity > 0]
+    rows = []
+    for net, ws, sp, wd, kind, acc in pairs:
+        sparse = estimate(arch, build(net, ws), sp).time_s * 1e3
+        dense = estimate(arch, build(net, wd), None).time_s * 1e3
+        ps = _published_ms(net, ws, sp)
+        pd_ = _published_ms(net, wd, 0.0)
+        lo = hi = math.nan
+        if ps is not None and pd_ is not None:
+            lo, hi = pd_.ms_low / ps.ms, pd_.ms_high / ps.ms
+        model = dense / sparse
+        rows.append({
+            "comparison": f"{net} {ws:g} at {100 * sp:.0f}% vs dense {wd:g}"
+                          + (f" (top-1 {acc})" if acc else ""),
+            "kind": kind, "sparse_model_ms": sparse,
+            "sparse_published_ms": ps.ms if ps is not None else math.nan,
+            "dense_model_ms": dense,
+            "dense_published_low": pd_.ms_low if pd_ is not None else math.nan,
+            "dense_published_high": pd_.ms_high if pd_ is not None else math.nan,
+            "model_speedup": model, "published_low": lo, "published_high": hi,
+            "in_band": bool(band["low"] <= model <= band["high"]),
+            "split": ps.role if ps is not None else "n/a"})
+    return pd.DataFrame(rows)
+
+
 def validate_arm() -> Any:
     """Evaluate every ARM target and held-out published latency; one row each."""
     import pandas as pd
@@ -79,7 +140,7 @@ def validate_arm() -> Any:
     from . import estimate
     from .calibrate import predict_point
     from .networks import build
-    from .published import LATENCIES, MATCHED_ACCURACY, TARGETS
+    from .published import LATENCIES, TARGETS
 
     rows = []
     t = TARGETS["a73_breakeven"]
@@ -104,27 +165,19 @@ def validate_arm() -> Any:
         rows.append({"target": label, "model": model, "published": p.ms, "low": p.ms_low,
                      "high": p.ms_high, "error": err, "ok": bool(ok), "source": p.source})
     t = TARGETS["a73_speedup_range"]
-    for net, w_s, sp, top_s, w_d, top_d in MATCHED_ACCURACY:
-        sparse_ms = estimate("cortex-a73", build(net, w_s), sp).time_s
-        dense_ms = estimate("cortex-a73", build(net, w_d), None).time_s
-        ratio = dense_ms / sparse_ms
-        held = "held-out" if net == "mobilenet_v1" else "fit family"
-        rows.append({"target": f"A73 matched-accuracy speedup: {net} {w_s:g} at "
-                               f"{100 * sp:.0f}% ({top_s}%) vs dense {w_d:g} ({top_d}%) "
-                               f"[{held}]",
-                     "model": ratio, "published": None, "low": t["low"], "high": t["high"],
-                     "error": None, "ok": bool(t["low"] <= ratio <= t["high"]),
-                     "source": t["source"]})
-    for p in LATENCIES:
-        if p.arch != "cortex-a73" or p.sparsity == 0 or p.role != "validate":
-            continue
-        r = estimate("cortex-a73", build(p.network, p.width), p.sparsity)
-        rows.append({"target": f"A73 speedup {p.network} {p.width:g} at "
-                               f"{100 * p.sparsity:.0f}% vs the same dense network (info)",
-                     "model": r.speedup_vs_dense, "published": None, "low": None,
-                     "high": None, "error": None, "ok": None,
-                     "source": "same-architecture ratio; published MBv1 1.0: 86-93/31 = "
-                               "2.8-3.0x"})
+    for _, r in speedup_table("cortex-a73").iterrows():
+        has_pub = r["published_low"] == r["published_low"]  # not NaN
+        pub = 0.5 * (r["published_low"] + r["published_high"]) if has_pub else None
+        rows.append({"target": f"A73 speedup, {r['kind']}: {r['comparison']} "
+                               f"[sparse point: {r['split']}]",
+                     "model": r["model_speedup"], "published": pub,
+                     "low": t["low"], "high": t["high"],
+                     "error": (r["model_speedup"] / pub - 1.0) if has_pub else None,
+                     "ok": bool(r["in_band"]) if r["kind"] == "matched accuracy" else None,
+                     "source": (f"published latencies {r['dense_published_low']:g}-"
+                                f"{r['dense_published_high']:g} / "
+                                f"{r['sparse_published_ms']:g} ms" if has_pub
+                                else t["source"])})
     t = TARGETS["a76_sparsebytenn_30"]
     s = sparsebytenn_speedup("cortex-a76", 0.3)
     rows.append({"target": "A76 SparseByteNN MobileNet v1 at 30% speedup vs dense", "model": s,

@@ -176,3 +176,57 @@ def test_host_sparse_heldout_error_within_target():
     held = v[(v["split"] == "heldout") & (v["block"] > 0)]
     # issue target: model error <= 20 % on held-out shapes (median over the timed points)
     assert held["rel_error"].abs().median() <= 0.20
+
+
+def test_network_ops_counts_and_costs_exact():
+    from hw.arm.cycles import ELTWISE, eltwise_cost
+    from hw.arm.networks import network_ops, ops_for
+
+    ops = network_ops("efficientnet_b0")
+    kinds = [o.kind for o in ops]
+    # swish after conv0, 15 expands, 16 depthwise, 16 SE reduces and the head; SE gate per block
+    assert kinds.count("sigmoid") == 1 + 15 + 16 + 16 + 16 + 1
+    assert kinds.count("mul") == 1 + 15 + 16 + 16 + 1
+    assert kinds.count("scale") == 16 and kinds.count("global_pool") == 17
+    assert kinds.count("add") == 9  # stride-1 blocks whose input and output widths agree
+    assert ops[0].elements == 32 * 112 * 112
+    assert [o.kind for o in network_ops("mobilenet_v2")].count("add") == 10
+    assert [o.kind for o in network_ops("mobilenet_v1")] == ["global_pool"]
+    assert ops_for(arm.load_workload("efficientnet_b0")) == ops
+    assert ops_for(hw.spec.load_workload(hw.Conv2d(8, 8, 4, 4))) is None
+    core = core_from_spec(arm.load_arch("cortex-a73"))
+    c = eltwise_cost(core, "sigmoid", 1000, 1000)
+    instr = ELTWISE["sigmoid"][0]
+    assert c.compute == pytest.approx(250 * instr / 2 / core.kernel_efficiency)
+    assert c.bytes_l2 == 8000 and c.bytes_dram == 0  # 4 kB tensors stay in L2
+    big = eltwise_cost(core, "add", 2_000_000, 2_000_000)
+    assert big.bytes_dram == 3 * 8_000_000 and big.bound == "memory"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        eltwise_cost(core, "gelu", 10, 10)
+
+
+def test_ops_rows_in_estimate():
+    r = arm.estimate("cortex-a73", "efficientnet_b0", 0.8)
+    bare = arm.estimate("cortex-a73", "efficientnet_b0", 0.8, ops=False)
+    ops = r.layers[r.layers["kind"].isin(["eltwise", "pool"])]
+    assert len(ops) == 156 and len(bare.layers) == len(r.layers) - 156
+    assert r.time_s == pytest.approx(bare.time_s + ops["time_s"].sum())
+    assert r.dense_time_s > bare.dense_time_s
+    one = arm.estimate("cortex-a73", hw.Conv2d(16, 16, 8, 8), 0.8)
+    assert any("not a shipped network" in n for n in one.notes)
+    with pytest.raises(TypeError, match="ops must be"):
+        arm.estimate("cortex-a73", "mobilenet_v1", 0.9, ops="yes")
+
+
+def test_speedup_table_against_published_latencies():
+    from hw.arm.validation import speedup_table
+
+    t = speedup_table()
+    assert {"matched accuracy", "same network"} == set(t["kind"])
+    pub = t[t["published_low"].notna()]
+    assert len(pub) == 3  # MBv1 1.4 vs 1.0, MBv2 1.4 vs 1.0, MBv1 1.0 vs 1.0
+    for _, row in pub.iterrows():
+        mid = 0.5 * (row["published_low"] + row["published_high"])
+        assert abs(row["model_speedup"] / mid - 1) <= 0.2, row["comparison"]
+    mbv1 = t[t["comparison"].str.startswith("mobilenet_v1 1.4 at 90% vs dense 1 ")].iloc[0]
+    assert 1.3 <= mbv1["model_speedup"] <= 2.4
