@@ -402,11 +402,16 @@ class Gemm(_Layer):
         Whether the weight is pruned when a sparsity pattern is applied.
     input_grad : bool, default True
         Whether training computes the input gradient (False for a network's first layer).
+    batch : int, default 1
+        Independent GEMMs of this shape computed together in one batched call (e.g. attention
+        scores: sequences x heads); unlike ``count``, a GPU launches them as one kernel.
 
     Examples
     --------
     >>> Gemm(64, 32, 16).macs
     32768
+    >>> Gemm(197, 197, 64, batch=384).gemm_shape()
+    (197, 197, 64, 384)
     """
 
     m: int
@@ -417,22 +422,25 @@ class Gemm(_Layer):
     count: int = 1
     sparse: bool = True
     input_grad: bool = True
+    batch: int = 1
 
     kind = "gemm"
 
     def __post_init__(self):
-        for field in ("m", "n", "k", "count"):
+        for field in ("m", "n", "k", "count", "batch"):
             object.__setattr__(self, field, _positive_int(getattr(self, field), field))
         object.__setattr__(self, "dtype", _dtype(self.dtype))
         object.__setattr__(self, "sparse", _flag(self.sparse, "sparse"))
         object.__setattr__(self, "input_grad", _flag(self.input_grad, "input_grad"))
 
     def gemm_shape(self) -> tuple[int, int, int, int]:
-        """``(m, n, k, groups)`` of the forward GEMM (groups = independent GEMMs per copy)."""
-        return self.m, self.n, self.k, 1
+        """``(m, n, k, groups)`` of the forward GEMM (groups = ``batch``, the independent
+        GEMMs of one batched call)."""
+        return self.m, self.n, self.k, self.batch
 
     def describe(self) -> str:
-        return f"gemm m={self.m} n={self.n} k={self.k}"
+        return f"gemm m={self.m} n={self.n} k={self.k}" + (
+            f" batch={self.batch}" if self.batch > 1 else "")
 
 
 #: Alias of :class:`Gemm` (``hw.GEMM(M, N, K)``).
@@ -536,7 +544,7 @@ class Conv2d(_Layer):
 Layer = Gemm | Conv2d
 
 _CSV_COLUMNS = {
-    "gemm": {"required": ("m", "n", "k"), "optional": ()},
+    "gemm": {"required": ("m", "n", "k"), "optional": ("batch",)},
     "conv2d": {"required": ("in_channels", "out_channels", "height", "width"),
                "optional": ("kernel_size", "stride", "padding", "groups", "batch")},
 }
@@ -676,6 +684,8 @@ class Workload:
                    "sparse": int(la.sparse), "input_grad": int(la.input_grad)}
             if isinstance(la, Gemm):
                 row.update(m=la.m, n=la.n, k=la.k)
+                if la.batch > 1:
+                    row["batch"] = la.batch
             else:
                 row.update(in_channels=la.in_channels, out_channels=la.out_channels,
                            height=la.height, width=la.width, kernel_size=la.kernel_size,

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ import numpy as np
 from hw.spec import SPEC_DIR, load_arch
 
 __all__ = ["load_measurements", "fit", "validate", "calibrated", "training_check",
-           "MEASUREMENTS", "WORKLOAD_MEASUREMENTS"]
+           "fit_nongemm", "step_check", "load_step", "MEASUREMENTS", "WORKLOAD_MEASUREMENTS",
+           "NORM_ACT_MEASUREMENTS", "STEP_MODELS"]
 
 MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
 
@@ -204,4 +206,92 @@ def training_check(workloads=("gpt_block", "vit_b16", "resnet50"), *, arch="h200
         rows.append({"workload": name, "measured": meas_d / meas_s, "model": mod_d / mod_s,
                      "relative_error": (mod_d / mod_s) / (meas_d / meas_s) - 1,
                      "measured_dense_s": meas_d, "model_dense_s": mod_d})
+    return rows
+
+
+NORM_ACT_MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200_norm_act.csv"
+
+
+def fit_nongemm(path: str | Path = NORM_ACT_MEASUREMENTS, *, arch="h200") -> float:
+    """Fraction of the DRAM bandwidth reached by training-mode batch-norm + ReLU.
+
+    From the micro-benchmark table (``python -m hw.gpu.measure_step --norm-act``; shapes off
+    ResNet's): for each shape, ``words * bytes * elements / (bandwidth * kernel time)`` of the
+    forward + backward pass with the architecture's ``nongemm_words_per_output`` words; returns
+    the median over the shapes (the value stored as ``beta_nongemm`` in ``h200.yaml``).
+    """
+    import pandas as pd
+
+    spec = load_arch(arch)
+    words = spec.number("nongemm_words_per_output", minimum=0)
+    raw = pd.read_csv(path, comment="#")
+    fb = raw[raw["case"] == "bn_relu_forward_backward"]
+    beta = words * 2.0 * fb["elements"] / (spec.number("mem_bandwidth", positive=True) *
+                                           fb["kernel_us"] * 1e-6)
+    return float(np.median(beta))
+
+
+#: Shipped workload -> torchvision model timed by ``hw.gpu.measure_step --steps``.
+STEP_MODELS = {"resnet18": "resnet18", "resnet50": "resnet50", "vit_b16": "vit_b_16"}
+
+#: CUDA kernels counted as GEMM/convolution/attention work in a profiled training step.
+_GEMM_KERNEL = re.compile(r"conv|dgrad|wgrad|fprop|xmma|cutlass|gemm|nvjet|sm90_|implicit|"
+                          r"cudnn|flash|fmha|attention", re.IGNORECASE)
+
+
+def load_step(workload: str, path: str | Path | None = None) -> dict[str, float]:
+    """Kernel time of one measured dense training step, split into GEMM-like kernels
+    (convolution, GEMM, attention) and the rest (normalisation, activation, element-wise,
+    pooling, loss, optimizer), in seconds."""
+    import pandas as pd
+
+    if path is None:
+        if workload not in STEP_MODELS:
+            raise ValueError(f"workload must be one of {sorted(STEP_MODELS)}; got {workload!r}")
+        path = SPEC_DIR / "measurements" / f"gpu_nvidia_h200_step_{STEP_MODELS[workload]}.csv"
+    raw = pd.read_csv(path, comment="#").dropna(subset=["kernel_us"])
+    gemm = raw["kernel"].map(lambda k: bool(_GEMM_KERNEL.search(k)))
+    g = float(raw.loc[gemm, "kernel_us"].sum()) * 1e-6
+    total = float(raw["kernel_us"].sum()) * 1e-6
+    return {"step_s": total, "gemm_s": g, "non_gemm_s": total - g}
+
+
+def step_check(workloads=("resnet18", "resnet50", "vit_b16"), *, arch="h200", params=None):
+    """Dense training step on the H200: model (GEMMs + non-GEMM traffic) vs the measured
+    kernel time of a torchvision training step (``gpu_nvidia_h200_step_<model>.csv``), and the
+    step-level BDWP 2:4 speedup.
+
+    The measured step-level speedup combines the measured step with the measured GEMM-level
+    BDWP ratio of :func:`training_check` (where the workload's GEMMs were measured):
+    ``T / (T - G_dense + G_bdwp)``; the model's is ``hw.estimate(..., "2:4")`` on the whole
+    step. Nothing here is fitted: ``beta_nongemm`` comes from the micro-benchmark
+    (:func:`fit_nongemm`) and the GEMM efficiencies from the grid (:func:`fit`).
+    """
+    import hw
+
+    spec = load_arch(arch)
+    params = fit(arch=spec) if params is None else params
+    tc = {r["workload"]: r for r in training_check(
+        tuple(w for w in workloads if w in ("gpt_block", "vit_b16", "resnet50")),
+        arch=spec, params=params)} if any(
+        w in ("gpt_block", "vit_b16", "resnet50") for w in workloads) else {}
+    rows = []
+    for name in workloads:
+        meas = load_step(name)
+        dense = hw.estimate(spec, name, None, mode="training", params=params)
+        sparse = hw.estimate(spec, name, "2:4", mode="training", method="bdwp", params=params)
+        row = {"workload": name, "measured_step_s": meas["step_s"],
+               "model_step_s": dense.time_s,
+               "step_relative_error": dense.time_s / meas["step_s"] - 1,
+               "measured_non_gemm_s": meas["non_gemm_s"],
+               "model_non_gemm_s": dense.breakdown["non_gemm"],
+               "non_gemm_relative_error": dense.breakdown["non_gemm"] / meas["non_gemm_s"] - 1,
+               "measured_gemm_share": meas["gemm_s"] / meas["step_s"],
+               "model_gemm_share": dense.breakdown["gemm"] / dense.time_s,
+               "model_step_speedup": sparse.speedup_vs_dense}
+        if name in tc:
+            g_d = tc[name]["measured_dense_s"]
+            g_s = g_d / tc[name]["measured"]
+            row["measured_step_speedup"] = meas["step_s"] / (meas["step_s"] - g_d + g_s)
+        rows.append(row)
     return rows

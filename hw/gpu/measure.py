@@ -5,6 +5,7 @@ Run on a machine with a CUDA GPU::
     python -m hw.gpu.measure --out hw/specs/measurements            # full grid
     python -m hw.gpu.measure --out /tmp/m --quick                   # a few shapes
     python -m hw.gpu.measure --out hw/specs/measurements --workloads gpt_block,vit_b16,resnet50
+    python -m hw.gpu.measure --out hw/specs/measurements --layouts   # B row- vs column-major
 
 For each ``dtype`` and shape ``Y (m x n) = W (m x k) @ X (k x n)`` with ``W`` pruned 2:4 along
 ``k`` (a random 2:4 mask), it times, interleaved per shape:
@@ -34,10 +35,16 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["measure", "default_grid", "workload_grid", "main"]
+__all__ = ["measure", "default_grid", "workload_grid", "layout_grid", "main"]
 
 FIELDS = ["device", "torch", "cusparselt", "dtype", "m", "k", "n", "method", "alg_id",
           "events_us", "graph_us", "wall_us", "kernel_us", "tflops", "error"]
+#: Extra column of the ``--layouts`` table (``gpu_<device>_layouts.csv``).
+LAYOUT_FIELDS = FIELDS[:8] + ["layout"] + FIELDS[8:]
+#: Layouts of the dense operand ``B (k x n)``: ``"col"`` = ``X^T`` of a contiguous ``(n, k)``
+#: activation (torch's ``F.linear`` path, the default grid), ``"row"`` = contiguous ``(k, n)``
+#: (row-major ``A @ B`` with both operands non-transposed, the cuSPARSELt 0.2 sample's layout).
+LAYOUTS = ("col", "row")
 
 _WEIGHTS = [(1024, 1024), (2048, 2048), (4096, 4096), (8192, 8192), (3072, 10240),
             (10240, 3072), (14336, 4096), (4096, 14336)]
@@ -57,6 +64,15 @@ def default_grid(quick: bool = False) -> list[tuple[str, int, int, int]]:
                     continue
                 grid.append((dt, m, k, n))
     return grid
+
+
+def layout_grid() -> list[tuple[str, int, int, int]]:
+    """Shapes measured in both dense-operand layouts (``--layouts``): square and
+    transformer-like weights, small to large ``n``."""
+    shapes = [(2048, 2048, 2048), (4096, 4096, 4096), (8192, 8192, 8192), (3072, 10240, 3072),
+              (10240, 3072, 3072), (4096, 4096, 256), (4096, 4096, 1024), (14336, 4096, 2048),
+              (4096, 4096, 64), (8192, 8192, 512), (3072, 768, 3072), (768, 3072, 8192)]
+    return [(dt, m, k, n) for dt in ("fp16", "bf16") for (m, k, n) in shapes]
 
 
 def workload_grid(names=("gpt_block", "vit_b16", "resnet50")) -> list[tuple[str, int, int, int]]:
@@ -148,8 +164,12 @@ def _time(torch, fn, iters: int):
 
 
 def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
-            time_budget_s: float | None = None, suffix: str = "") -> Path:
-    """Measure ``grid`` (see :func:`default_grid`) and write/append the CSV; return its path."""
+            time_budget_s: float | None = None, suffix: str = "",
+            layouts: tuple[str, ...] | None = None) -> Path:
+    """Measure ``grid`` (see :func:`default_grid`) and write/append the CSV; return its path.
+
+    With ``layouts`` (a subset of :data:`LAYOUTS`) every shape is measured once per layout of
+    the dense operand and the rows get a ``layout`` column."""
     torch = _torch()
     import torch.nn.functional as F
 
@@ -165,7 +185,8 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
     path = out / f"gpu_{name.lower()}{suffix}.csv"
     new = not path.exists()
     fh = path.open("a", newline="")
-    writer = csv.DictWriter(fh, fieldnames=FIELDS)
+    fields = LAYOUT_FIELDS if layouts else FIELDS
+    writer = csv.DictWriter(fh, fieldnames=fields)
     if new:
         fh.write(f"# device: {props.name}, {props.multi_processor_count} SMs, "
                  f"L2 {getattr(props, 'L2_cache_size', 0) / 2**20:.0f} MiB, "
@@ -179,26 +200,36 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
     from torch.sparse import to_sparse_semi_structured
 
     t_start = time.perf_counter()
-    for i, (dt, m, k, n) in enumerate(grid):
+    jobs = [(g, lay) for g in grid for lay in (layouts or ("col",))]
+    for i, ((dt, m, k, n), layout) in enumerate(jobs):
         if time_budget_s is not None and time.perf_counter() - t_start > time_budget_s:
             print(f"time budget reached after {i} shapes", flush=True)
             break
         dtype = dtypes[dt]
         torch.manual_seed(1234 + i)
         w = torch.randn(m, k, device=dev, dtype=dtype) * _mask_24(torch, m, k, dev)
-        x = torch.randn(n, k, device=dev, dtype=dtype)
+        if layout == "row":
+            xt = torch.randn(k, n, device=dev, dtype=dtype)      # B row-major (k x n)
+            x = xt.t()
+        else:
+            x = torch.randn(n, k, device=dev, dtype=dtype)
+            xt = x.t()                                           # B column-major
         flops = 2.0 * m * n * k
-        methods = {"dense": (lambda: F.linear(x, w), 0)}
+        extra = {"layout": layout} if layouts else {}
+        methods = {"dense": ((lambda: torch.mm(w, xt)) if layouts else
+                             (lambda: F.linear(x, w)), 0)}
         try:
+            if layouts:
+                raise RuntimeError("subclass path skipped in the layout table")
             ws = to_sparse_semi_structured(w)
             methods["sparse_subclass"] = (lambda: F.linear(x, ws), 0)
         except Exception as exc:
-            writer.writerow(dict(device=props.name, torch=torch.__version__,
-                                 cusparselt=cslt_version, dtype=dt, m=m, k=k, n=n,
-                                 method="sparse_subclass", error=repr(exc)[:200]))
+            if not layouts:
+                writer.writerow(dict(device=props.name, torch=torch.__version__,
+                                     cusparselt=cslt_version, dtype=dt, m=m, k=k, n=n,
+                                     method="sparse_subclass", error=repr(exc)[:200]))
         try:
             wc = torch._cslt_compress(w)
-            xt = x.t()
             methods["sparse_cslt_alg0"] = (lambda: torch._cslt_sparse_mm(wc, xt), 0)
             if search:
                 alg = int(torch._cslt_sparse_mm_search(wc, xt))
@@ -207,10 +238,10 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
         except Exception as exc:
             writer.writerow(dict(device=props.name, torch=torch.__version__,
                                  cusparselt=cslt_version, dtype=dt, m=m, k=k, n=n,
-                                 method="sparse_cslt", error=repr(exc)[:200]))
+                                 method="sparse_cslt", error=repr(exc)[:200], **extra))
         for method, (fn, alg) in methods.items():
             row = dict(device=props.name, torch=torch.__version__, cusparselt=cslt_version,
-                       dtype=dt, m=m, k=k, n=n, method=method, alg_id=alg, error="")
+                       dtype=dt, m=m, k=k, n=n, method=method, alg_id=alg, error="", **extra)
             try:
                 ev, gr, wall = _time(torch, fn, iters)
                 kern = gr if math.isfinite(gr) else ev
@@ -221,7 +252,7 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
                 torch.cuda.synchronize()
             writer.writerow(row)
         fh.flush()
-        print(f"[{i + 1}/{len(grid)}] {dt} m={m} k={k} n={n} done "
+        print(f"[{i + 1}/{len(jobs)}] {dt} m={m} k={k} n={n} {layout} done "
               f"({time.perf_counter() - t_start:.0f} s)", flush=True)
         del w, x
     fh.close()
@@ -238,17 +269,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", default=None,
                         help="comma-separated shipped workloads: measure the GEMMs of their "
                              "training passes instead of the default grid (file *_workloads.csv)")
+    parser.add_argument("--layouts", action="store_true",
+                        help="measure layout_grid() with the dense operand row- and "
+                             "column-major (file *_layouts.csv)")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="stop starting new shapes after this many seconds")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    if args.workloads:
+    layouts = None
+    if args.layouts:
+        grid, suffix, layouts = layout_grid(), "_layouts", LAYOUTS
+    elif args.workloads:
         grid = workload_grid(tuple(w.strip() for w in args.workloads.split(",") if w.strip()))
         suffix = "_workloads"
     else:
         grid, suffix = default_grid(args.quick), ""
     path = measure(grid, out=args.out, iters=args.iters, search=not args.no_search,
-                   time_budget_s=args.time_budget, suffix=suffix)
+                   time_budget_s=args.time_budget, suffix=suffix, layouts=layouts)
     print(path)
     return 0
 

@@ -7,9 +7,16 @@ For one GEMM ``Y (m x n) = W (m x k) @ X (k x n)`` with ``b`` bytes per element
     q       = tiles / (ceil(tiles / SMs) * SMs)             wave quantization (best s <= cap)
     o       = min(1, tiles / SMs)                           bandwidth occupancy
     T_dense  = max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW * o)) + t_d
-    T_sparse = max(2mnk / (eta_s * 2P * q), b (r mk + kn + mn) / (beta_s * BW * o)) + t_s
+    T_sparse = max(2mnk / (eta_s * 2P * q), (b r mk / beta_s + b (kn + mn) / beta_d) / (BW * o))
+               + t_s
 
 ``r = 0.5625`` (16-bit: half the values + 2-bit indices), ``P`` the dense 16-bit tensor peak.
+Only the compressed operand streams at the sparse kernels' own bandwidth efficiency
+``beta_s``; the dense operand and the output move as in a dense GEMM (``beta_d``). Measured on
+an H200 (``hw/specs/measurements/gpu_nvidia_h200_workloads.csv``): convolution-like GEMMs with
+a small weight and ``n = 100352`` columns stream at 3.5-3.7 TB/s in both the cuBLAS and the
+cuSPARSELt kernel, while skinny GEMMs with a large 2:4 weight reach only about 1 TB/s on the
+compressed weight; one ``beta_s`` for all bytes made the first family twice too slow.
 ``backend="torch"`` adds the per-call host time of torch's ``to_sparse_semi_structured`` path
 (``t_host_torch_sparse``). The efficiencies and fixed times come from the architecture spec
 (priors) or from :func:`hw.gpu.calibrate.fit` on a measurement table.
@@ -19,7 +26,13 @@ The hardware exploits only 2:4 along ``k``: an N:M pattern with ``N <= 2`` and `
 
 Training (``mode="training"``) costs the forward, backward-data (``W^T`` sparse only under
 BDWP, which needs the second, transposed N:M mask) and weight-gradient GEMMs per layer, plus
-DRAM-bound normalisation/activation and optimizer traffic.
+DRAM-bound normalisation/activation traffic (``nongemm_words_per_output`` words per layer
+output at ``beta_nongemm`` of the bandwidth: PyTorch's batch-norm kernels reach about 0.37 of
+it on an H200, ``hw/specs/measurements/gpu_nvidia_h200_norm_act.csv``) and optimizer traffic.
+Measured ResNet-50 training step on an H200 (batch 32, fp16, eager): 2.8 ms of convolution
+kernels against 5.8 ms of normalisation, activation, element-wise and optimizer kernels
+(``gpu_nvidia_h200_step_resnet50.csv``), so the step-level gain of 2:4 is far below the GEMM
+gain (see :func:`hw.gpu.calibrate.step_check`).
 
 Examples
 --------
@@ -60,6 +73,7 @@ def gpu_params(arch: ArchSpec) -> dict[str, float]:
     out["max_split_dense"] = arch.number("max_split_dense", minimum=1)
     out["max_split_sparse"] = arch.number("max_split_sparse", minimum=1)
     out["nongemm_words_per_output"] = arch.number("nongemm_words_per_output", minimum=0)
+    out["beta_nongemm"] = arch.number("beta_nongemm", positive=True)
     out["optimizer_words_per_weight"] = arch.number("optimizer_words_per_weight", minimum=0)
     return out
 
@@ -71,14 +85,15 @@ def _peak_scale(dtype: str) -> float:
 
 
 def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool = False,
-              backend: str = "cusparselt") -> dict[str, np.ndarray]:
-    """Time of GEMMs ``(m x k) @ (k x n)`` (scalars or arrays broadcast together).
+              backend: str = "cusparselt", batch=1) -> dict[str, np.ndarray]:
+    """Time of GEMMs ``(m x k) @ (k x n)`` (scalars or arrays broadcast together); ``batch``
+    independent GEMMs of that shape in one launch (their tiles share the waves).
 
     Returns a dict of arrays: ``time_s``, ``compute_s``, ``memory_s``, ``bytes``, ``waves``.
     """
-    m, n, k = (np.asarray(v, dtype=np.float64) for v in (m, n, k))
+    m, n, k, batch = (np.asarray(v, dtype=np.float64) for v in (m, n, k, batch))
     b = DTYPE_BYTES[dtype]
-    tiles = np.ceil(m / p["tile_m"]) * np.ceil(n / p["tile_n"])
+    tiles = np.ceil(m / p["tile_m"]) * np.ceil(n / p["tile_n"]) * batch
     # wave quantization; a library splits the reduction (split-K with chunks of at least 256)
     # when there are too few output tiles, keeping the best SM occupancy. The split is capped
     # (max_split_dense / max_split_sparse); too few thread blocks also cap the bandwidth.
@@ -99,17 +114,21 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
         q = np.maximum(q, qs)
     occupancy = np.minimum(1.0, ctas / p["n_sms"])
     peak = p["peak_dense_flops_16"] * _peak_scale(dtype)
-    flops = 2.0 * m * n * k
+    flops = 2.0 * m * n * k * batch
     if sparse:
         r = p["sparse_meta_ratio_16"] if b >= 2 else 0.625
-        bytes_ = b * (r * m * k + k * n + m * n)
+        w_bytes = b * r * m * k * batch
+        bytes_ = w_bytes + b * (k * n + m * n) * batch
         compute = flops / (p["eta_sparse"] * 2.0 * peak * q)
-        memory = bytes_ / (p["beta_sparse"] * p["mem_bandwidth"] * occupancy)
+        # the compressed operand (values + metadata) streams at beta_sparse; the dense operand
+        # and the output move as in a dense GEMM (beta_dense)
+        memory = (w_bytes / p["beta_sparse"] + (bytes_ - w_bytes) / p["beta_dense"]) / (
+            p["mem_bandwidth"] * occupancy)
         t = np.maximum(compute, memory) + p["t_launch_sparse"]
         if backend == "torch":
             t = np.maximum(t, p["t_host_torch_sparse"])
     else:
-        bytes_ = b * (m * k + k * n + m * n)
+        bytes_ = b * (m * k + k * n + m * n) * batch
         compute = flops / (p["eta_dense"] * peak * q)
         memory = bytes_ / (p["beta_dense"] * p["mem_bandwidth"] * occupancy)
         t = np.maximum(compute, memory) + p["t_launch_dense"]
@@ -162,22 +181,23 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
         m, n, k, g = layer.gemm_shape()
         copies = g * layer.count
         for ps, pm, pn, pk, sp in layer_passes(layer, mode, sparse_passes, sparsity):
-            res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend)
-            t = float(res["time_s"]) * copies
+            # the g groups (batched GEMMs, conv groups) run as one launch, count launches
+            res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend, batch=g)
+            t = float(res["time_s"]) * layer.count
             macs = float(pm * pn * pk * copies)
             eff = macs * 0.5 if sp else macs
             peak_macs = peak16 * _peak_scale(layer.dtype) / 2
             rows.append({"layer": layer.name, "pass": ps, "m": pm, "n": pn, "k": pk,
                          "macs": macs, "effective_macs": eff, "cycles": t * p["clock_hz"],
                          "time_s": t, "utilization": macs / (t * peak_macs),
-                         "bytes_moved": float(res["bytes"]) * copies, "sparse": bool(sp),
+                         "bytes_moved": float(res["bytes"]) * layer.count, "sparse": bool(sp),
                          "bound": "compute" if res["compute_s"] >= res["memory_s"]
                          else "memory", "waves": float(res["waves"]), "dtype": layer.dtype})
         if non_gemm and mode == "training":
             b = DTYPE_BYTES[layer.dtype]
-            extra += (m * n * copies * p["nongemm_words_per_output"] * b +
-                      layer.weight_elements * layer.count * p["optimizer_words_per_weight"] *
-                      4.0) / p["mem_bandwidth"]
+            extra += (m * n * copies * p["nongemm_words_per_output"] * b /
+                      p["beta_nongemm"] + layer.weight_elements * layer.count *
+                      p["optimizer_words_per_weight"] * 4.0) / p["mem_bandwidth"]
     import pandas as pd
 
     table = pd.DataFrame(rows)

@@ -86,11 +86,80 @@ def test_training_step_gemms_held_out_workloads():
     assert rows["resnet50"]["measured"] < 1.0
 
 
-@pytest.mark.xfail(reason="GPU model over-penalises 2:4 on conv-as-GEMM shapes with few "
-                          "channels (model 0.68x vs measured 0.93x for ResNet-50): the sparse "
-                          "efficiencies are fitted on m, k >= 1024 only", strict=True)
 def test_training_step_resnet50_within_15_percent():
+    # the compressed operand streams at beta_sparse, the activations and outputs at
+    # beta_dense: ResNet-50's conv-as-GEMM passes (measured 0.93x) are no longer 2x too slow
     from hw.gpu.calibrate import training_check
 
     rows = {r["workload"]: r for r in training_check(("resnet50",))}
-    assert abs(rows["resnet50"]["relative_error"]) <= 0.15
+    assert abs(rows["resnet50"]["relative_error"]) <= 0.15, rows["resnet50"]
+
+
+def test_whole_training_step_on_h200():
+    from hw.gpu.calibrate import step_check
+
+    rows = {r["workload"]: r for r in step_check(("resnet50", "vit_b16"))}
+    r50 = rows["resnet50"]
+    # measured kernel time of a torchvision training step: 2.8 ms convolutions, 5.8 ms rest
+    assert 0.25 < r50["measured_gemm_share"] < 0.4
+    assert abs(r50["step_relative_error"]) <= 0.15 and abs(r50["non_gemm_relative_error"]) <= 0.15
+    # step-level BDWP 2:4 speedup within 0.1 absolute (hw_models.md 6.1, e2e tolerance)
+    for r in rows.values():
+        assert abs(r["model_step_speedup"] - r["measured_step_speedup"]) <= 0.1, r
+
+
+def test_nongemm_efficiency_is_the_microbenchmark_fit():
+    from hw.gpu.calibrate import fit_nongemm
+
+    beta = fit_nongemm()
+    np.testing.assert_allclose(hw.load_arch("h200")["beta_nongemm"], beta, atol=1e-3)
+    assert 0.2 < beta < 0.6
+
+
+def test_a100_published_figures():
+    from hw.nm.experiments import a100_validation
+
+    v = a100_validation()
+    gemm = {r["case"].split()[0]: r for r in v["gemm"]}
+    for key in ("tutorial", "distilbert"):
+        assert abs(gemm[key]["relative_error"]) <= 0.15, gemm[key]
+    for r in v["training"]:                       # ViT-L MLP linears fw+bw, 1.24x / 1.27x
+        assert abs(r["relative_error"]) <= 0.15, r
+    for r in v["slower"]:                         # 1-token 0.11x, BERT-base bs4 0.71x
+        assert r["sign_ok"] and r["model"] < 1, r
+
+
+@pytest.mark.xfail(reason="A100 4096^3: model 1.39x vs published 1.11x (cuSPARSELt 0.2 sample "
+                          "vs the best CUTLASS dense kernel, 2022). The model transfers the H200 "
+                          "cuSPARSELt 0.8 sparse/dense efficiency ratio (0.70); published A100 "
+                          "compute-bound figures span 1.11x-1.66x (PR 90119: 1.62-1.66x), so no "
+                          "library-independent constant fits both ends; the dense-operand layout "
+                          "of the sample (row-major B) changes nothing on the H200 "
+                          "(gpu_nvidia_h200_layouts.csv)", strict=True)
+def test_a100_4096_cube_within_15_percent():
+    from hw.nm.experiments import a100_validation
+
+    r = a100_validation()["gemm"][1]
+    assert r["case"].startswith("4096^3")
+    assert abs(r["relative_error"]) <= 0.15
+
+
+def test_batched_gemm_is_one_launch():
+    one = hw.estimate("h200", hw.Gemm(197, 197, 64, dtype="fp16", batch=384))
+    many = hw.estimate("h200", hw.Gemm(197, 197, 64, dtype="fp16", count=384))
+    assert one.macs == many.macs and one.time_s < many.time_s / 10
+    assert hw.Gemm(8, 8, 8, batch=3).describe().endswith("batch=3")
+    with pytest.raises(ValueError, match="batch"):
+        hw.Gemm(8, 8, 8, batch=0)
+
+
+def test_measurement_tables_and_grids():
+    from hw.gpu import measure
+    from hw.gpu.calibrate import load_step
+
+    grid = measure.layout_grid()
+    assert ("fp16", 4096, 4096, 4096) in grid and measure.LAYOUTS == ("col", "row")
+    s = load_step("resnet50")
+    np.testing.assert_allclose(s["gemm_s"] + s["non_gemm_s"], s["step_s"])
+    with pytest.raises(ValueError, match="workload must be one of"):
+        load_step("alexnet")

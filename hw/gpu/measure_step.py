@@ -1,0 +1,241 @@
+"""Measure the convolution passes and a whole training step of a CNN on a real GPU (torch).
+
+Run on a machine with a CUDA GPU::
+
+    python -m hw.gpu.measure_step --out hw/specs/measurements               # resnet50, batch 32
+    python -m hw.gpu.measure_step --out hw/specs/measurements --norm-act --steps resnet18,resnet50
+
+Two tables, written next to the GEMM tables of :mod:`hw.gpu.measure`:
+
+* ``gpu_<device>_convs.csv`` -- for every convolution of the shipped workload (``resnet50``),
+  the cuDNN time of its forward (``F.conv2d``), backward-data and weight-gradient passes
+  (``aten.convolution_backward`` with one output each), channels-last, CUDA-graph replay. This
+  checks the conv-as-GEMM lowering of :meth:`hw.spec.Conv2d.gemm_shape` against the library
+  that a training step really calls.
+* ``gpu_<device>_norm_act.csv`` (``--norm-act``) -- batch-norm + ReLU forward/backward and a
+  residual add on shapes off ResNet's, to calibrate the non-GEMM part of a training step.
+* ``gpu_<device>_step_<model>.csv`` -- one dense training step of torchvision's model (forward,
+  cross-entropy, backward, SGD with momentum), timed with CUDA events, plus the CUDA-kernel
+  time of one profiled step grouped by kernel name: the share of convolution/GEMM kernels
+  against normalisation, activation, element-wise and optimizer kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["measure_convs", "measure_step", "measure_norm_act", "NORM_ACT_GRID", "main"]
+
+#: ``(batch, channels, height, width)`` of the normalisation/activation micro-benchmark: channel
+#: counts and resolutions chosen off ResNet's (64..2048 channels at 56..7 pixels) so that the
+#: ResNet training steps stay held out of what is fitted on this table.
+NORM_ACT_GRID = [(16, c, h, h) for c in (48, 96, 192, 384, 768, 1536) for h in (80, 40, 20)
+                 if 16 * c * h * h >= 2 ** 21]
+
+
+def _setup():
+    from hw.gpu.measure import _torch
+
+    torch = _torch()
+    torch.backends.cudnn.benchmark = True
+    return torch
+
+
+def measure_convs(workload: str = "resnet50", *, out: str | Path, iters: int = 20) -> Path:
+    """cuDNN forward / backward-data / weight-gradient time of every convolution layer."""
+    import hw
+    from hw.gpu.measure import _time
+
+    torch = _setup()
+    import torch.nn.functional as F
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_convs.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+    rows = []
+    for layer in hw.load_workload(workload):
+        if not isinstance(layer, hw.Conv2d):
+            continue
+        dt = dtypes[layer.dtype]
+        x = torch.randn(layer.batch, layer.in_channels, layer.height, layer.width, device=dev,
+                        dtype=dt).to(memory_format=torch.channels_last)
+        w = torch.randn(layer.out_channels, layer.in_channels // layer.groups,
+                        layer.kernel_size, layer.kernel_size, device=dev,
+                        dtype=dt).to(memory_format=torch.channels_last)
+        st, pad, g = (layer.stride,) * 2, (layer.padding,) * 2, layer.groups
+        y = F.conv2d(x, w, None, st, pad, 1, g)
+        gy = torch.randn_like(y)
+        passes = {
+            "forward": lambda: F.conv2d(x, w, None, st, pad, 1, g),
+            "backward_data": lambda: torch.ops.aten.convolution_backward(
+                gy, x, w, None, st, pad, (1, 1), False, (0, 0), g, (True, False, False)),
+            "weight_grad": lambda: torch.ops.aten.convolution_backward(
+                gy, x, w, None, st, pad, (1, 1), False, (0, 0), g, (False, True, False)),
+        }
+        for name, fn in passes.items():
+            try:
+                ev, gr, _ = _time(torch, fn, iters)
+                us = gr if gr == gr else ev
+                err = ""
+            except Exception as exc:  # pragma: no cover - device dependent
+                us, err = float("nan"), repr(exc)[:200]
+                torch.cuda.synchronize()
+            rows.append({"layer": layer.name, "pass": name, "batch": layer.batch,
+                         "in_channels": layer.in_channels, "out_channels": layer.out_channels,
+                         "height": layer.height, "width": layer.width,
+                         "kernel_size": layer.kernel_size, "stride": layer.stride,
+                         "dtype": layer.dtype, "count": layer.count, "kernel_us": f"{us:.3f}",
+                         "error": err})
+        del x, w, y, gy
+    with path.open("w", newline="") as fh:
+        fh.write(f"# device: {props.name}, torch {torch.__version__}, cuDNN "
+                 f"{torch.backends.cudnn.version()}; workload {workload}; channels-last; "
+                 "kernel_us = CUDA-graph replay per call\n")
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def measure_norm_act(*, out: str | Path, iters: int = 20, grid=None) -> Path:
+    """CUDA-kernel time of ``relu(batch_norm(x))`` forward and backward (training mode,
+    channels-last fp16) and of a residual ``x + y`` forward, per shape of ``grid``."""
+    torch = _setup()
+    from torch.profiler import ProfilerActivity, profile
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    rows = []
+    for (b, c, h, w) in (NORM_ACT_GRID if grid is None else grid):
+        x = torch.randn(b, c, h, w, device=dev, dtype=torch.float16).to(
+            memory_format=torch.channels_last).requires_grad_(True)
+        bn = torch.nn.BatchNorm2d(c).to(dev).half()
+        gy = torch.randn_like(x)
+        y2 = torch.randn_like(x)
+        cases = {
+            "bn_relu_forward": lambda: torch.relu(bn(x)),
+            "bn_relu_forward_backward": lambda: torch.relu(bn(x)).backward(gy),
+            "add_forward": lambda: x.detach() + y2,
+        }
+        for name, fn in cases.items():
+            for _ in range(3):
+                fn()
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(iters):
+                    fn()
+                torch.cuda.synchronize()
+            total = sum(ev.device_time_total for ev in prof.events()
+                        if ev.device_type == torch.autograd.DeviceType.CUDA)
+            rows.append({"case": name, "batch": b, "channels": c, "height": h, "width": w,
+                         "elements": b * c * h * w, "kernel_us": f"{total / iters:.3f}"})
+        x.grad = None
+        del x, bn, gy, y2
+    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_norm_act.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        fh.write(f"# device: {props.name}, torch {torch.__version__}; BatchNorm2d (training) + "
+                 "ReLU, fp16 channels-last, eager; kernel_us = summed CUDA-kernel time per call "
+                 f"(profiler, {iters} calls)\n")
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def measure_step(model: str = "resnet50", *, batch: int = 32, out: str | Path,
+                 iters: int = 10) -> Path:
+    """Time one dense fp16 training step of a torchvision model and group its kernels."""
+    torch = _setup()
+    import torchvision
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    net = getattr(torchvision.models, model)().to(dev).half().to(
+        memory_format=torch.channels_last)
+    opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
+    x = torch.randn(batch, 3, 224, 224, device=dev, dtype=torch.float16).to(
+        memory_format=torch.channels_last)
+    target = torch.randint(0, 1000, (batch,), device=dev)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(x).float(), target)
+        loss.backward()
+        opt.step()
+
+    for _ in range(5):
+        step()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(3):
+        start.record()
+        for _ in range(iters):
+            step()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end) * 1e3 / iters)
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        step()
+        torch.cuda.synchronize()
+    kernels: dict[str, list[float]] = {}
+    for ev in prof.events():
+        if ev.device_type == torch.autograd.DeviceType.CUDA:
+            k = kernels.setdefault(ev.name[:160], [0, 0.0])
+            k[0] += 1
+            k[1] += ev.device_time_total if hasattr(ev, "device_time_total") else \
+                ev.cuda_time_total
+    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_step_{model}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        fh.write(f"# device: {props.name}, torch {torch.__version__}, cuDNN "
+                 f"{torch.backends.cudnn.version()}; torchvision {model}, batch {batch}, fp16 "
+                 "weights and activations, channels-last, SGD momentum 0.9\n")
+        fh.write(f"# step_us (CUDA events, {iters} steps, 3 repeats): "
+                 + ", ".join(f"{t:.1f}" for t in times) + "\n")
+        writer = csv.writer(fh)
+        writer.writerow(["kernel", "calls", "kernel_us"])
+        for name, (calls, us) in sorted(kernels.items(), key=lambda kv: -kv[1][1]):
+            writer.writerow([name, calls, f"{us:.3f}"])
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hw.gpu.measure_step", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--workload", default="resnet50")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", default=None,
+                        help="comma-separated torchvision models: only time their training "
+                             "steps (no per-convolution table)")
+    parser.add_argument("--norm-act", action="store_true",
+                        help="also measure the normalisation/activation micro-benchmark")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    if args.norm_act:
+        print(measure_norm_act(out=args.out), f"{time.perf_counter() - t0:.0f} s", flush=True)
+    if args.steps:
+        for model in args.steps.split(","):
+            print(measure_step(model.strip(), batch=args.batch, out=args.out),
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+        return 0
+    print(measure_convs(args.workload, out=args.out), f"{time.perf_counter() - t0:.0f} s",
+          flush=True)
+    print(measure_step(args.workload, batch=args.batch, out=args.out),
+          f"{time.perf_counter() - t0:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
