@@ -19,7 +19,8 @@ loop are unsigned (``np.uint64``): with signed indices Numba emits the negative-
 select, which hides the unit stride from LLVM's loop vectoriser and leaves scalar ``vmulsd`` code;
 with unsigned indices the loop compiles to ``vmulpd``/``vaddpd`` on ``ymm`` registers (4 doubles).
 To cut the load/store traffic on the output rows, consecutive non-zeros are applied in one pass
-(4, then 2, for ``nr = 1``; 2 for ``nr = 2`` and ``nr = 4``, 2 input channels in the dense kernel). Each
+(4, then 2, for ``nr = 1``; 2 for ``nr = 2`` and ``nr = 4``, 2 input channels in the dense kernel),
+and the sparse kernel's first pass per block adds the bias instead of a separate bias pass. Each
 output element still sees its products added one at a time in the order of the non-zeros, so the
 result is bitwise the same as the plain loop (``fastmath`` stays off: separate multiply and add).
 
@@ -122,7 +123,11 @@ def _conv1x1_dense_chw_parallel(w, x_flat, bias, out_flat, hw, mr):
 @kernel
 def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat, first_offset,
                hw, out_flat, p0, m):
-    """One pixel tile ``[p0, p0 + m)`` of the sparse kernel, all output blocks."""
+    """One pixel tile ``[p0, p0 + m)`` of the sparse kernel, all output blocks.
+
+    The first pass of a block writes ``bias + products`` (no separate bias pass); a block
+    without non-zeros is set to its bias.
+    """
     n_blocks = block_rows.shape[0]
     um = np.uint64(m)
     uhw = np.uint64(hw)
@@ -134,16 +139,23 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
         nr = block_sizes[b]
         nnz = block_nnz[b]
         o0 = np.uint64(r0 * hw + p0)
-        for j in range(nr):
-            bj = bias[r0 + j]
-            oj = o0 + np.uint64(j) * uhw
-            for i in range(um):
-                out_flat[oj + i] = bj
+        if nnz == 0:
+            for j in range(nr):
+                bj = bias[r0 + j]
+                oj = o0 + np.uint64(j) * uhw
+                for i in range(um):
+                    out_flat[oj + i] = bj
+            continue
         t = 0
+        first = True
         if nr == 4:
             o1 = o0 + uhw
             o2 = o1 + uhw
             o3 = o2 + uhw
+            c0 = bias[r0]
+            c1 = bias[r0 + 1]
+            c2 = bias[r0 + 2]
+            c3 = bias[r0 + 3]
             while t + 1 < nnz:
                 a0 = values[wp]
                 a1 = values[wp + 1]
@@ -155,13 +167,23 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                 b3 = values[wp + 7]
                 xa = np.uint64(off)
                 xb = np.uint64(off + deltas[dp])
-                for i in range(um):
-                    u = x_flat[xa + i]
-                    v = x_flat[xb + i]
-                    out_flat[o0 + i] = out_flat[o0 + i] + a0 * u + b0 * v
-                    out_flat[o1 + i] = out_flat[o1 + i] + a1 * u + b1 * v
-                    out_flat[o2 + i] = out_flat[o2 + i] + a2 * u + b2 * v
-                    out_flat[o3 + i] = out_flat[o3 + i] + a3 * u + b3 * v
+                if first:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        v = x_flat[xb + i]
+                        out_flat[o0 + i] = c0 + a0 * u + b0 * v
+                        out_flat[o1 + i] = c1 + a1 * u + b1 * v
+                        out_flat[o2 + i] = c2 + a2 * u + b2 * v
+                        out_flat[o3 + i] = c3 + a3 * u + b3 * v
+                    first = False
+                else:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        v = x_flat[xb + i]
+                        out_flat[o0 + i] = out_flat[o0 + i] + a0 * u + b0 * v
+                        out_flat[o1 + i] = out_flat[o1 + i] + a1 * u + b1 * v
+                        out_flat[o2 + i] = out_flat[o2 + i] + a2 * u + b2 * v
+                        out_flat[o3 + i] = out_flat[o3 + i] + a3 * u + b3 * v
                 off += deltas[dp] + deltas[dp + 1]
                 wp += 8
                 dp += 2
@@ -172,17 +194,27 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                 a2 = values[wp + 2]
                 a3 = values[wp + 3]
                 xa = np.uint64(off)
-                for i in range(um):
-                    u = x_flat[xa + i]
-                    out_flat[o0 + i] += a0 * u
-                    out_flat[o1 + i] += a1 * u
-                    out_flat[o2 + i] += a2 * u
-                    out_flat[o3 + i] += a3 * u
+                if first:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        out_flat[o0 + i] = c0 + a0 * u
+                        out_flat[o1 + i] = c1 + a1 * u
+                        out_flat[o2 + i] = c2 + a2 * u
+                        out_flat[o3 + i] = c3 + a3 * u
+                else:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        out_flat[o0 + i] += a0 * u
+                        out_flat[o1 + i] += a1 * u
+                        out_flat[o2 + i] += a2 * u
+                        out_flat[o3 + i] += a3 * u
                 off += deltas[dp]
                 wp += 4
                 dp += 1
         elif nr == 2:
             o1 = o0 + uhw
+            c0 = bias[r0]
+            c1 = bias[r0 + 1]
             while t + 1 < nnz:
                 a0 = values[wp]
                 a1 = values[wp + 1]
@@ -190,11 +222,19 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                 b1 = values[wp + 3]
                 xa = np.uint64(off)
                 xb = np.uint64(off + deltas[dp])
-                for i in range(um):
-                    u = x_flat[xa + i]
-                    v = x_flat[xb + i]
-                    out_flat[o0 + i] = out_flat[o0 + i] + a0 * u + b0 * v
-                    out_flat[o1 + i] = out_flat[o1 + i] + a1 * u + b1 * v
+                if first:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        v = x_flat[xb + i]
+                        out_flat[o0 + i] = c0 + a0 * u + b0 * v
+                        out_flat[o1 + i] = c1 + a1 * u + b1 * v
+                    first = False
+                else:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        v = x_flat[xb + i]
+                        out_flat[o0 + i] = out_flat[o0 + i] + a0 * u + b0 * v
+                        out_flat[o1 + i] = out_flat[o1 + i] + a1 * u + b1 * v
                 off += deltas[dp] + deltas[dp + 1]
                 wp += 4
                 dp += 2
@@ -203,14 +243,21 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                 a0 = values[wp]
                 a1 = values[wp + 1]
                 xa = np.uint64(off)
-                for i in range(um):
-                    u = x_flat[xa + i]
-                    out_flat[o0 + i] += a0 * u
-                    out_flat[o1 + i] += a1 * u
+                if first:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        out_flat[o0 + i] = c0 + a0 * u
+                        out_flat[o1 + i] = c1 + a1 * u
+                else:
+                    for i in range(um):
+                        u = x_flat[xa + i]
+                        out_flat[o0 + i] += a0 * u
+                        out_flat[o1 + i] += a1 * u
                 off += deltas[dp]
                 wp += 2
                 dp += 1
         else:
+            c0 = bias[r0]
             while t + 3 < nnz:
                 a0 = values[wp]
                 a1 = values[wp + 1]
@@ -224,10 +271,16 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                 off += deltas[dp + 2]
                 xd = np.uint64(off)
                 off += deltas[dp + 3]
-                for i in range(um):
-                    out_flat[o0 + i] = (out_flat[o0 + i] + a0 * x_flat[xa + i]
-                                        + a1 * x_flat[xb + i] + a2 * x_flat[xc + i]
-                                        + a3 * x_flat[xd + i])
+                if first:
+                    for i in range(um):
+                        out_flat[o0 + i] = (c0 + a0 * x_flat[xa + i] + a1 * x_flat[xb + i]
+                                            + a2 * x_flat[xc + i] + a3 * x_flat[xd + i])
+                    first = False
+                else:
+                    for i in range(um):
+                        out_flat[o0 + i] = (out_flat[o0 + i] + a0 * x_flat[xa + i]
+                                            + a1 * x_flat[xb + i] + a2 * x_flat[xc + i]
+                                            + a3 * x_flat[xd + i])
                 wp += 4
                 dp += 4
                 t += 4
@@ -238,17 +291,26 @@ def _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                 off += deltas[dp]
                 xb = np.uint64(off)
                 off += deltas[dp + 1]
-                for i in range(um):
-                    out_flat[o0 + i] = (out_flat[o0 + i] + a0 * x_flat[xa + i]
-                                        + a1 * x_flat[xb + i])
+                if first:
+                    for i in range(um):
+                        out_flat[o0 + i] = c0 + a0 * x_flat[xa + i] + a1 * x_flat[xb + i]
+                    first = False
+                else:
+                    for i in range(um):
+                        out_flat[o0 + i] = (out_flat[o0 + i] + a0 * x_flat[xa + i]
+                                            + a1 * x_flat[xb + i])
                 wp += 2
                 dp += 2
                 t += 2
             if t < nnz:
                 a0 = values[wp]
                 xa = np.uint64(off)
-                for i in range(um):
-                    out_flat[o0 + i] += a0 * x_flat[xa + i]
+                if first:
+                    for i in range(um):
+                        out_flat[o0 + i] = c0 + a0 * x_flat[xa + i]
+                else:
+                    for i in range(um):
+                        out_flat[o0 + i] += a0 * x_flat[xa + i]
                 off += deltas[dp]
                 wp += 1
                 dp += 1

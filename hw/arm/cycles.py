@@ -309,7 +309,7 @@ def memory_acc_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: i
     r"""1x1 conv with the accumulators in memory (this package's Numba kernels, CHW).
 
     Pixel tiles of ``MR`` (outer); per output block of ``nr`` rows the tile's output rows are
-    set to the bias and then updated in passes, each applying ``u`` non-zeros (``u = 4`` for
+    updated in passes (the first one adds the bias), each applying ``u`` non-zeros (``u = 4`` for
     ``nr = 1``, else 2; the dense kernel is ``nr = 4``, ``u = 2`` over all ``k`` input
     channels). A pass is a vectorised loop over the tile's ``MR / VL`` vectors; per vector it
     loads ``u`` activation vectors and ``nr`` output vectors, multiplies and adds ``u * nr``
@@ -354,7 +354,11 @@ def memory_acc_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: i
     rest = max(0.0, nnz_per_block - n_u * u)
     tail_cost = per_vec(2) if (u == 4 and rest >= 2) else per_vec(1)
     body = n_u * per_vec(u) + tail * tail_cost
-    init = nr / core.store_pipes / core.kernel_efficiency
+    # the first pass of a block writes bias + products; only blocks without a non-zero get a
+    # separate bias pass (expected fraction (1 - density)^k for random patterns)
+    density = min(1.0, nnz_per_block / k) if k else 0.0
+    p_empty = 0.0 if dense else (1.0 - density) ** k
+    init = p_empty * nr / core.store_pipes / core.kernel_efficiency
     compute = n_blocks * vecs * (body + init)
     overhead = tiles * n_blocks * ((full + 1) * core.spmm_nz_extra + core.tile_extra / 4) \
         / core.issue_width / core.kernel_efficiency + tiles * nnz_blocks * core.spmm_nz_cycles
