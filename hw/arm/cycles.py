@@ -231,10 +231,10 @@ def gemm_cost(core: Core, m: int, n: int, k: int, elem_bytes: float = 4.0,
     # column block of NR when the k x MR input slice stays in L1 (it does for k <= 1024).
     memory, near, far = stream_cost(core, in_bytes, w_bytes * math.ceil(n / mr), w_bytes,
                                     out_bytes)
-    if vector_along == "n":  # CHW: nr output rows x ceil(mr elements / line) per tile
-        store_lines = tiles * mr * math.ceil(nr * elem_bytes / core.line_bytes)
-    else:  # NHWC: mr pixel rows x ceil(nr channels / line) per tile
-        store_lines = tiles * mr * math.ceil(nr * elem_bytes / core.line_bytes)
+    # every output line is allocated once: a tile stores mr segments of nr elements (e.g.
+    # 32 bytes, half a line, in NHWC), and the neighbouring tile completes the line, so the
+    # misses are the output bytes / line size, not one line per tile row
+    store_lines = out_bytes / core.line_bytes
     miss = _store_stalls(core, store_lines, out_bytes)
     return KernelCost(compute=compute, overhead=overhead, miss=miss, memory=memory,
                       bytes_l2=near, bytes_dram=far)
