@@ -2,8 +2,9 @@
 
 A 1x1 convolution over an image of ``HW`` pixels in channel-major (CHW) layout is the matrix
 product ``out (Cout, HW) = W (Cout, Cin) @ x (Cin, HW) + bias``. All kernels here walk the pixels
-in tiles of ``mr`` (the "MR" of XNNPACK's ``f32-spmm`` micro-kernels: pixels per tile) with the
-output channels inside, so one ``Cin x mr`` activation tile is reused by every output channel
+in tiles of at most ``mr`` pixels (the "MR" of XNNPACK's ``f32-spmm`` micro-kernels; here the
+``ceil(HW / mr)`` tiles get equal widths, a multiple of 4, so no tile is a short remainder) with
+the output channels inside, so one ``Cin x mr`` activation tile is reused by every output channel
 while it sits in cache (Elsen et al., "Fast Sparse ConvNets", CVPR 2020, Sec. 4).
 
 Sparse weights use XNNPACK's pointer-increment encoding: blocks of ``nr`` consecutive output
@@ -34,6 +35,16 @@ from __future__ import annotations
 import numpy as np
 
 from workbench._numba import kernel, prange
+
+
+@kernel
+def _tile_width(hw, mr):
+    """Pixels per tile: ``ceil(hw / mr)`` tiles of equal width (a multiple of 4, at most
+    ``mr`` unless ``mr < 4``), so no tile is a short remainder."""
+    n_tiles = (hw + mr - 1) // mr
+    width = (hw + n_tiles - 1) // n_tiles
+    width = (width + 3) // 4 * 4
+    return max(1, min(width, max(mr, 1))) if mr >= 4 else mr
 
 
 @kernel
@@ -106,18 +117,20 @@ def _conv1x1_dense_chw(w, x_flat, bias, out_flat, hw, mr):
     out_flat : (Cout * HW,) output, row-major.
     """
     cout, cin = w.shape
-    for p0 in range(0, hw, mr):
-        _dense_tile(w, x_flat, bias, out_flat, cin, cout, hw, p0, min(mr, hw - p0))
+    tw = _tile_width(hw, mr)
+    for p0 in range(0, hw, tw):
+        _dense_tile(w, x_flat, bias, out_flat, cin, cout, hw, p0, min(tw, hw - p0))
 
 
 @kernel(parallel=True)
 def _conv1x1_dense_chw_parallel(w, x_flat, bias, out_flat, hw, mr):
     """Parallel twin of :func:`_conv1x1_dense_chw` (pixel tiles over threads)."""
     cout, cin = w.shape
-    n_tiles = (hw + mr - 1) // mr
+    tw = _tile_width(hw, mr)
+    n_tiles = (hw + tw - 1) // tw
     for t in prange(n_tiles):
-        p0 = t * mr
-        _dense_tile(w, x_flat, bias, out_flat, cin, cout, hw, p0, min(mr, hw - p0))
+        p0 = t * tw
+        _dense_tile(w, x_flat, bias, out_flat, cin, cout, hw, p0, min(tw, hw - p0))
 
 
 @kernel
@@ -330,20 +343,22 @@ def _spmm_chw(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat, 
     bias : (Cout,); x_flat : (Cin * HW,) activations, row-major CHW; first_offset : int64 --
     element offset of the first non-zero's row; out_flat : (Cout * HW,) output, row-major.
     """
-    for p0 in range(0, hw, mr):
+    tw = _tile_width(hw, mr)
+    for p0 in range(0, hw, tw):
         _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
-                   first_offset, hw, out_flat, p0, min(mr, hw - p0))
+                   first_offset, hw, out_flat, p0, min(tw, hw - p0))
 
 
 @kernel(parallel=True)
 def _spmm_chw_parallel(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
                        first_offset, hw, out_flat, mr):
     """Parallel twin of :func:`_spmm_chw` (pixel tiles over threads)."""
-    n_tiles = (hw + mr - 1) // mr
+    tw = _tile_width(hw, mr)
+    n_tiles = (hw + tw - 1) // tw
     for t in prange(n_tiles):
-        p0 = t * mr
+        p0 = t * tw
         _spmm_tile(values, deltas, block_rows, block_sizes, block_nnz, bias, x_flat,
-                   first_offset, hw, out_flat, p0, min(mr, hw - p0))
+                   first_offset, hw, out_flat, p0, min(tw, hw - p0))
 
 
 @kernel

@@ -333,7 +333,7 @@ def memory_acc_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: i
     n_blocks = math.ceil(m / nr)
     tiles = math.ceil(n / mr)
     vecs = n / vl  # vectors per output row over all tiles
-    x_tile = k * min(mr, n) * elem_bytes
+    x_tile = k * math.ceil(n / tiles) * elem_bytes  # tiles of equal width
     if x_tile <= 0.5 * core.l1d_bytes:
         bw_x = float("inf")
     elif x_tile <= core.l2_bytes:
@@ -361,7 +361,9 @@ def memory_acc_cost(core: Core, m: int, n: int, k: int, nnz_blocks: float, nr: i
     init = p_empty * nr / core.store_pipes / core.kernel_efficiency
     compute = n_blocks * vecs * (body + init)
     overhead = tiles * n_blocks * ((full + 1) * core.spmm_nz_extra + core.tile_extra / 4) \
-        / core.issue_width / core.kernel_efficiency + tiles * nnz_blocks * core.spmm_nz_cycles
+        / core.issue_width / core.kernel_efficiency
+    if not dense:  # the indirect activation offset of each non-zero (none in the dense kernel)
+        overhead += tiles * nnz_blocks * core.spmm_nz_cycles
     in_bytes = k * n * elem_bytes
     out_bytes = m * n * elem_bytes
     w_stream = nnz_blocks * (nr * elem_bytes + (0 if dense else 8.0))
