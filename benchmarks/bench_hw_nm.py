@@ -81,6 +81,14 @@ def main(quick: bool = False) -> None:
               check=lambda o, _: {r["case"]: f"model {r['model']:.2f} vs "
                                   f"{r['published']:.2f} sign ok {r['sign_ok']}"
                                   for r in o["a100_all"]["slower"]})
+    from hw.gpu.calibrate import linear_training_check
+
+    b.compare("GPU BDWP 2:4 linear fw+bw, H200 measured vs model", ours=linear_training_check,
+              peer=None, peer_name="measured H200 (hw.gpu.measure_step --linear-training)",
+              repeat=1, warmup=0, check=lambda o, _: {
+                  r["case"]: (f"model {r['model']:.2f} vs kernels {r['measured']:.2f} "
+                              f"({r['relative_error']:+.0%}); runtime pruning "
+                              f"{r['measured_runtime_pruning']:.2f}") for r in o})
     b.compare("GPU dense training step, H200 measured kernels vs model", ours=gpu_validation,
               peer=None, peer_name="torchvision step on H200 (hw.gpu.measure_step)", repeat=1,
               warmup=0, check=lambda o, _: {

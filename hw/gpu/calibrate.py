@@ -28,7 +28,8 @@ from hw.spec import SPEC_DIR, load_arch
 
 __all__ = ["load_measurements", "fit", "validate", "calibrated", "training_check",
            "fit_nongemm", "step_check", "load_step", "MEASUREMENTS", "WORKLOAD_MEASUREMENTS",
-           "NORM_ACT_MEASUREMENTS", "STEP_MODELS"]
+           "NORM_ACT_MEASUREMENTS", "STEP_MODELS", "linear_training_check",
+           "LINEAR_TRAINING_MEASUREMENTS"]
 
 MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
 
@@ -306,4 +307,44 @@ def step_check(workloads=("resnet18", "resnet50", "vit_b16"), *, arch="h200", pa
             g_s = g_d / tc[name]["measured"]
             row["measured_step_speedup"] = meas["step_s"] / (meas["step_s"] - g_d + g_s)
         rows.append(row)
+    return rows
+
+
+LINEAR_TRAINING_MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200_linear_training.csv"
+
+
+def linear_training_check(*, arch="h200", params=None,
+                          path: str | Path = LINEAR_TRAINING_MEASUREMENTS):
+    """Forward + backward of single fp16 linears on the H200: BDWP 2:4 vs dense.
+
+    Measured (``hw.gpu.measure_step --linear-training``): ``dense`` (autograd),
+    ``bdwp_kernels`` (the three GEMMs: sparse forward, sparse backward-data on a second 2:4
+    mask of ``W^T``, dense weight gradient) and ``bdwp_runtime`` (torch's runtime pruning of
+    ``W`` every step, as torchao's ``SemiSparseLinear``). The model (GEMMs only, parameters
+    from :func:`fit` on the grid) is compared with the kernels' ratio; the runtime path's
+    ratio is reported (the model has no runtime-pruning term). Returns a list of dicts.
+    """
+    import pandas as pd
+
+    import hw
+
+    spec = load_arch(arch)
+    params = fit(arch=spec) if params is None else params
+    raw = pd.read_csv(path, comment="#")
+    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    t = raw.pivot_table(index=["tokens", "in_features", "out_features"], columns="method",
+                        values="kernel_us").reset_index()
+    rows = []
+    for _, r in t.iterrows():
+        tokens, fin, fout = int(r["tokens"]), int(r["in_features"]), int(r["out_features"])
+        wl = hw.Workload(name=f"linear {fin}->{fout}", layers=(
+            hw.Gemm(fout, tokens, fin, dtype="fp16"),))
+        model = hw.estimate(spec, wl, "2:4", mode="training", method="bdwp", params=params,
+                            non_gemm=False)
+        measured = r["dense"] / r["bdwp_kernels"]
+        rows.append({"case": f"{tokens} tokens, {fin}->{fout}", "measured": measured,
+                     "model": model.speedup_vs_dense,
+                     "relative_error": model.speedup_vs_dense / measured - 1,
+                     "measured_runtime_pruning": r["dense"] / r["bdwp_runtime"],
+                     "model_dense_s": model.dense_time_s, "measured_dense_s": r["dense"] * 1e-6})
     return rows

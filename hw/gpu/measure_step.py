@@ -4,6 +4,7 @@ Run on a machine with a CUDA GPU::
 
     python -m hw.gpu.measure_step --out hw/specs/measurements               # resnet50, batch 32
     python -m hw.gpu.measure_step --out hw/specs/measurements --norm-act --steps resnet18,resnet50
+    python -m hw.gpu.measure_step --out hw/specs/measurements --linear-training
 
 Two tables, written next to the GEMM tables of :mod:`hw.gpu.measure`:
 
@@ -14,6 +15,8 @@ Two tables, written next to the GEMM tables of :mod:`hw.gpu.measure`:
   that a training step really calls.
 * ``gpu_<device>_norm_act.csv`` (``--norm-act``) -- batch-norm + ReLU forward/backward and a
   residual add on shapes off ResNet's, to calibrate the non-GEMM part of a training step.
+* ``gpu_<device>_linear_training.csv`` (``--linear-training``) -- forward + backward of one
+  ``nn.Linear``, dense vs BDWP 2:4 (kernels alone, and torch's runtime-pruning path).
 * ``gpu_<device>_step_<model>.csv`` -- one dense training step of torchvision's model (forward,
   cross-entropy, backward, SGD with momentum), timed with CUDA events, plus the CUDA-kernel
   time of one profiled step grouped by kernel name: the share of convolution/GEMM kernels
@@ -28,7 +31,13 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["measure_convs", "measure_step", "measure_norm_act", "NORM_ACT_GRID", "main"]
+__all__ = ["measure_convs", "measure_step", "measure_norm_act", "measure_linear_training",
+           "NORM_ACT_GRID", "LINEAR_TRAINING_SHAPES", "main"]
+
+#: ``(tokens, in_features, out_features)`` of the linear training micro-benchmark: the ViT-L
+#: MLP shapes of torchao's published A100 figures (13008 tokens), ViT-B's and a larger one.
+LINEAR_TRAINING_SHAPES = [(13008, 1024, 4096), (13008, 4096, 1024), (6304, 768, 3072),
+                          (6304, 3072, 768), (16384, 4096, 14336)]
 
 #: ``(batch, channels, height, width)`` of the normalisation/activation micro-benchmark: channel
 #: counts and resolutions chosen off ResNet's (64..2048 channels at 56..7 pixels) so that the
@@ -149,6 +158,117 @@ def measure_norm_act(*, out: str | Path, iters: int = 20, grid=None) -> Path:
     return path
 
 
+def measure_linear_training(*, out: str | Path, iters: int = 20, shapes=None) -> Path:
+    """Forward + backward of one ``nn.Linear`` (fp16): dense vs BDWP-style 2:4.
+
+    Methods: ``dense`` (autograd through ``F.linear``); ``bdwp_kernels`` (the three GEMMs
+    alone: ``_cslt_sparse_mm`` with ``W`` and with a second 2:4 mask on ``W^T``, searched
+    algorithms, plus the dense weight-gradient ``mm``); ``bdwp_runtime`` (torch's runtime
+    path: ``SparseSemiStructuredTensorCUSPARSELT.prune_dense_static_sort`` every step, then
+    autograd through ``F.linear`` -- forward and backward-data sparse, weight gradient dense,
+    as torchao's ``SemiSparseLinear``). Times: summed CUDA-kernel time per step (profiler) and
+    CUDA events per step (includes host work when the host is the bottleneck).
+    """
+    torch = _setup()
+    import torch.nn.functional as F
+    from torch.profiler import ProfilerActivity, profile
+
+    from hw.gpu.measure import _mask_24
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    half = torch.float16
+    rows = []
+
+    def timed(fn):
+        for _ in range(3):
+            fn()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(iters):
+            fn()
+        end.record()
+        torch.cuda.synchronize()
+        events = start.elapsed_time(end) * 1e3 / iters
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(iters):
+                fn()
+            torch.cuda.synchronize()
+        kern = sum(ev.device_time_total for ev in prof.events()
+                   if ev.device_type == torch.autograd.DeviceType.CUDA) / iters
+        return kern, events
+
+    for (t, fin, fout) in (LINEAR_TRAINING_SHAPES if shapes is None else shapes):
+        torch.manual_seed(t + fin + fout)
+        x = torch.randn(t, fin, device=dev, dtype=half, requires_grad=True)
+        w = torch.randn(fout, fin, device=dev, dtype=half, requires_grad=True)
+        gy = torch.randn(t, fout, device=dev, dtype=half)
+        cases = {}
+
+        def dense():
+            x.grad = w.grad = None
+            F.linear(x, w).backward(gy)
+        cases["dense"] = dense
+        try:
+            wd = w.detach()
+            wc = torch._cslt_compress(wd * _mask_24(torch, fout, fin, dev))
+            wtc = torch._cslt_compress((wd.t() * _mask_24(torch, fin, fout, dev)).contiguous())
+            xd = x.detach()
+            a1 = int(torch._cslt_sparse_mm_search(wc, xd.t()))
+            a2 = int(torch._cslt_sparse_mm_search(wtc, gy.t()))
+
+            def bdwp_kernels():
+                torch._cslt_sparse_mm(wc, xd.t(), alg_id=a1)       # Y^T = W X^T
+                torch._cslt_sparse_mm(wtc, gy.t(), alg_id=a2)      # dX^T = W^T dY^T
+                torch.mm(gy.t(), xd)                               # dW = dY^T X
+            cases["bdwp_kernels"] = bdwp_kernels
+        except Exception as exc:  # pragma: no cover - device dependent
+            rows.append({"tokens": t, "in_features": fin, "out_features": fout,
+                         "method": "bdwp_kernels", "error": repr(exc)[:200]})
+        try:
+            from torch.sparse import SparseSemiStructuredTensorCUSPARSELT as SC
+
+            class _Sparsify(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, weight):
+                    return SC.prune_dense_static_sort(weight)
+
+                @staticmethod
+                def backward(ctx, grad):
+                    return grad
+
+            def bdwp_runtime():
+                x.grad = w.grad = None
+                F.linear(x, _Sparsify.apply(w)).backward(gy)
+            cases["bdwp_runtime"] = bdwp_runtime
+        except Exception as exc:  # pragma: no cover - device dependent
+            rows.append({"tokens": t, "in_features": fin, "out_features": fout,
+                         "method": "bdwp_runtime", "error": repr(exc)[:200]})
+        for name, fn in cases.items():
+            row = {"tokens": t, "in_features": fin, "out_features": fout, "method": name}
+            try:
+                kern, ev = timed(fn)
+                row.update(kernel_us=f"{kern:.3f}", events_us=f"{ev:.3f}", error="")
+            except Exception as exc:  # pragma: no cover - device dependent
+                row["error"] = repr(exc)[:200]
+                torch.cuda.synchronize()
+            rows.append(row)
+            print(row, flush=True)
+        del x, w, gy
+    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_linear_training.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        fh.write(f"# device: {props.name}, torch {torch.__version__}, cuSPARSELt "
+                 f"{torch.backends.cusparselt.version()}; fp16 nn.Linear forward + backward; "
+                 f"kernel_us = summed CUDA-kernel time per step (profiler, {iters} steps)\n")
+        writer = csv.DictWriter(fh, fieldnames=["tokens", "in_features", "out_features",
+                                                "method", "kernel_us", "events_us", "error"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def measure_step(model: str = "resnet50", *, batch: int = 32, out: str | Path,
                  iters: int = 10) -> Path:
     """Time one dense fp16 training step of a torchvision model and group its kernels."""
@@ -221,8 +341,14 @@ def main(argv: list[str] | None = None) -> int:
                              "steps (no per-convolution table)")
     parser.add_argument("--norm-act", action="store_true",
                         help="also measure the normalisation/activation micro-benchmark")
+    parser.add_argument("--linear-training", action="store_true",
+                        help="only measure dense vs BDWP 2:4 nn.Linear forward + backward")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    if args.linear_training:
+        print(measure_linear_training(out=args.out), f"{time.perf_counter() - t0:.0f} s",
+              flush=True)
+        return 0
     if args.norm_act:
         print(measure_norm_act(out=args.out), f"{time.perf_counter() - t0:.0f} s", flush=True)
     if args.steps:
