@@ -74,3 +74,48 @@ def test_bad_inputs():
 def test_time_call_positive():
     assert time_call(lambda: sum(range(100)), repeat=2, min_time=0.001) > 0
     assert isinstance(encode_sparse(np.eye(2)), SparseWeights)
+
+
+def test_parallel_twins_equal_serial_and_naive():
+    rng = np.random.default_rng(11)
+    w = random_sparse_weights(10, 7, 0.6, block=2, random_state=rng)
+    x = rng.standard_normal((7, 90))
+    bias = rng.standard_normal(10)
+    ref = conv1x1_naive(w, x, bias)
+    for nr in (1, 2, 4):
+        sw = encode_sparse(w, block=nr)
+        serial = conv1x1_sparse(sw, x, bias, mr=16)
+        np.testing.assert_array_equal(conv1x1_sparse(sw, x, bias, mr=16, n_jobs=2), serial)
+        np.testing.assert_allclose(serial, ref, atol=1e-12)
+    np.testing.assert_array_equal(conv1x1_dense(w, x, bias, mr=16, n_jobs=-1),
+                                  conv1x1_dense(w, x, bias, mr=16))
+    with pytest.raises(ValueError, match="n_jobs must be"):
+        conv1x1_sparse(encode_sparse(w), x, n_jobs=0)
+
+
+def test_unrolled_passes_keep_the_summation_order():
+    # non-zeros applied 4/2 at a time add their products one by one in order, so the result is
+    # bitwise that of the plain per-non-zero loop (the untiled CSR kernel)
+    rng = np.random.default_rng(12)
+    w = random_sparse_weights(9, 23, 0.3, random_state=rng)
+    x = rng.standard_normal((23, 41))
+    np.testing.assert_array_equal(conv1x1_sparse(encode_sparse(w), x, mr=8),
+                                  conv1x1_csr_untiled(w, x))
+
+
+@pytest.mark.skipif(__import__("platform").machine() not in ("x86_64", "AMD64"),
+                    reason="checks x86 AVX instructions")
+def test_inner_pixel_loop_is_vectorised():
+    from hw.arm import _kernels
+    from hw.arm.kernels import _spmm_args
+    from workbench._numba import kernel
+
+    tile = kernel(cache=False)(_kernels._spmm_tile.py_func)  # cached code cannot be inspected
+    sw = encode_sparse(np.eye(4), block=4)
+    deltas, first = _spmm_args(sw, 8)
+    out = np.empty(32)
+    tile(sw.values, deltas, sw.block_rows, sw.block_sizes, sw.block_nnz, np.zeros(4),
+         np.ones(32), np.int64(first), np.int64(8), out, np.int64(0), np.int64(8))
+    np.testing.assert_array_equal(out, 1.0)
+    asm = "".join(tile.inspect_asm().values())
+    assert "vmulpd" in asm and "vaddpd" in asm  # packed doubles, not only vmulsd/vaddsd
