@@ -49,6 +49,12 @@ def _nm_rows(out_dir: Path, quick: bool):
                      "measured H200 (cuSPARSELt, best alg)"),
              DemoRow("hw", "H200 2:4 GEMM 4096x4096, 16 tokens", "speedup vs dense",
                      small.speedup_vs_dense, 0.50, "measured H200 (cuSPARSELt, best alg)")]
+    from hw.gpu.calibrate import training_check
+
+    r50 = training_check(("resnet50",))[0]
+    rows.append(DemoRow("hw", "H200 ResNet-50 BDWP 2:4 training GEMMs (held out)",
+                        "speedup vs dense", r50["model"], r50["measured"],
+                        "measured H200 (61 workload GEMMs)"))
     markdown = ("N:M sparse training on a SAT-style FPGA model (tile-by-tile cycles of the "
                 "forward, backward-data and weight-gradient GEMMs; BDWP vs SR-STE), and the "
                 "GPU 2:4 model against H200 measurements.")
