@@ -73,8 +73,10 @@ def main(quick: bool = False) -> None:
     b.compare("GPU model A100 published 2:4 points", ours=gpu_validation, peer=None,
               peer_name="published A100 figures", repeat=1, warmup=0,
               check=lambda o, _: {r["case"]: f"model {r['model']:.2f} vs "
-                                  f"{r['published']:.2f} ({r['relative_error']:+.0%})"
-                                  for g in ("gemm", "training", "more")
+                                  f"{r['published']:.2f} ("
+                                  + (f"{r['relative_error']:+.0%})" if "relative_error" in r
+                                     else f"{r['absolute_error']:+.2f} abs)")
+                                  for g in ("gemm", "training", "more", "e2e")
                                   for r in o["a100_all"][g]})
     b.compare("GPU model A100 slower-than-dense signs (torch path)", ours=gpu_validation,
               peer=None, peer_name="published A100 figures", repeat=1, warmup=0,
