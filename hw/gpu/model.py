@@ -11,7 +11,8 @@ For one GEMM ``Y (m x n) = W (m x k) @ X (k x n)`` with ``b`` bytes per element
                + t_s
 
 ``r = 0.5625`` (16-bit: half the values + 2-bit indices), ``P`` the dense 16-bit tensor peak.
-Only the compressed operand streams at the sparse kernels' own bandwidth efficiency
+A batched call of ``B`` GEMMs (``hw.Gemm(..., batch=B)``, conv groups) multiplies the tiles,
+FLOPs and bytes by ``B`` and pays one fixed time; ``count`` copies are separate calls. Only the compressed operand streams at the sparse kernels' own bandwidth efficiency
 ``beta_s``; the dense operand and the output move as in a dense GEMM (``beta_d``). Measured on
 an H200 (``hw/specs/measurements/gpu_nvidia_h200_workloads.csv``): convolution-like GEMMs with
 a small weight and ``n = 100352`` columns stream at 3.5-3.7 TB/s in both the cuBLAS and the
