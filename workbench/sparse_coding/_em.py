@@ -20,7 +20,8 @@ import numpy as np
 
 from .._validation import error
 
-__all__ = ["state_template", "n_states", "Annealing", "estep_shard", "truncated_mass"]
+__all__ = ["state_template", "n_states", "Annealing", "estep_shard", "truncated_mass",
+           "truncated_mass_units"]
 
 #: number of data points per kernel chunk is N / n_chunks; fixed so results do not depend on
 #: the number of threads.
@@ -86,17 +87,54 @@ def truncated_mass(H: int, gamma: int, p_active: float) -> tuple[float, float]:
     return float(prob.sum()), float((g * prob).sum())
 
 
+def _count_dist(p: np.ndarray, k: int) -> np.ndarray:
+    """P(sum_h s_h = g) for g = 0..k, s_h ~ Bernoulli(p_h) independent (Poisson binomial)."""
+    dist = np.zeros(k + 1)
+    dist[0] = 1.0
+    for ph in p:
+        dist[1:] = dist[1:] * (1.0 - ph) + dist[:-1] * ph
+        dist[0] *= 1.0 - ph
+    return dist
+
+
+def truncated_mass_units(pi: np.ndarray, gamma: int) -> tuple[float, np.ndarray]:
+    """A = P(|s|_0 <= gamma) and C_h = P(|s_{-h}|_0 <= gamma - 1) for per-unit pi_h.
+
+    Under the prior restricted to |s| <= gamma (what ET's state sets and data-point cut
+    model), E[s_h | |s| <= gamma] = pi_h C_h / A, so the fixed-point update
+    pi_h <- (A / C_h) <s_h> inverts the truncation bias of the mean activity (the per-unit
+    form of the scalar correction A pi / B in :func:`truncated_mass`; used by GSC).
+
+    Examples
+    --------
+    >>> A, C = truncated_mass_units(np.full(10, 0.2), 4)
+    >>> round(A, 4), bool(np.allclose(A, truncated_mass(10, 4, 0.2)[0]))
+    (0.9672, True)
+    """
+    pi = np.clip(np.asarray(pi, dtype=np.float64), 0.0, 1.0)
+    H = pi.shape[0]
+    A = float(_count_dist(pi, min(gamma, H)).sum())
+    C = np.empty(H)
+    for h in range(H):
+        rest = np.delete(pi, h)
+        C[h] = _count_dist(rest, max(gamma - 1, 0)).sum() if gamma >= 1 else 0.0
+    return min(A, 1.0), np.minimum(C, 1.0)
+
+
 class Annealing:
-    """Piecewise-linear schedules for ``T`` (temperature) and ``Ncut_factor``.
+    """Piecewise-linear schedules for ``T``, ``Ncut_factor`` and the parameter-noise strengths.
 
     Parameters
     ----------
     n_iter : int
     schedule : dict
-        ``{"T": [(pos, value), ...], "Ncut_factor": [(pos, value), ...]}``. A float position in
-        [0, 1] is a fraction of ``n_iter``; a negative one counts from the end; an int >= 1 is an
-        iteration index. Values are interpolated linearly and held after the last point
-        (ProSper's ``LinearAnnealing``).
+        ``{"T": [(pos, value), ...], "Ncut_factor": [(pos, value), ...], "W_noise": [...],
+        "pi_noise": [...], "sigma_noise": [...]}``. A float position in [0, 1] is a fraction of
+        ``n_iter``; a negative one counts from the end; an int >= 1 is an iteration index.
+        Values are interpolated linearly and held after the last point (ProSper's
+        ``LinearAnnealing``). ``<name>_noise`` is the standard deviation of the Gaussian noise
+        added to parameter ``<name>`` before each E-step (ProSper's ``noisify_params``);
+        absent keys are 0 (T: 1).
 
     Examples
     --------
@@ -105,7 +143,7 @@ class Annealing:
     [5.0, 3.0, 1.0, 1.0]
     """
 
-    _KEYS = ("T", "Ncut_factor")
+    _KEYS = ("T", "Ncut_factor", "W_noise", "pi_noise", "sigma_noise")
 
     def __init__(self, n_iter: int, schedule: dict[str, Sequence]):
         self.n_iter = n_iter
@@ -130,6 +168,8 @@ class Annealing:
                 raise error("anneal['T']", "positive temperatures", pts)
             if key == "Ncut_factor" and (np.any(val < 0) or np.any(val > 1)):
                 raise error("anneal['Ncut_factor']", "values in [0, 1]", pts)
+            if key.endswith("_noise") and np.any(val < 0):
+                raise error(f"anneal[{key!r}]", "non-negative noise strengths", pts)
             self._points[key] = (pos, val)
 
     def _position(self, p: float) -> float:
@@ -141,14 +181,14 @@ class Annealing:
 
     def __getitem__(self, key_it: tuple[str, int]) -> float:
         key, it = key_it
-        default = {"T": 1.0, "Ncut_factor": 0.0}[key]
+        default = 1.0 if key == "T" else 0.0
         if key not in self._points:
             return default
         pos, val = self._points[key]
         return float(np.interp(it, pos, val))
 
     def end_of_annealing(self) -> int:
-        """First iteration from which T == 1 and Ncut_factor is constant."""
+        """First iteration from which every schedule (T, cut, noise) is constant."""
         last = 0
         for pos, _ in self._points.values():
             last = max(last, int(math.ceil(pos[-1])))
@@ -190,6 +230,10 @@ def _weights(item: dict[str, Any], N: int, logev_t: np.ndarray | None) -> np.nda
     if thr is None or logev_t is None:
         return np.ones(N)
     return (logev_t >= thr).astype(np.float64)
+
+
+def _n_states_cfg(cfg: dict[str, Any], H: int) -> int:
+    return n_states(H, cfg["hp"], cfg["gamma"], cfg["n_values"], cfg["all_singletons"])
 
 
 def _template(cfg: dict[str, Any]):
@@ -239,19 +283,35 @@ def _estep_linear(item: dict[str, Any]) -> dict[str, Any]:
             "yy": float(yy @ w)}
 
 
-def _run_passes(run, N, item):
-    """Call ``run(weight, want_statistics)`` as the item's pass needs.
+#: largest N x |K| log-joint cache (doubles, 128 MiB) kept between the two passes of a cut
+#: iteration; beyond it pass 2 recomputes the log joints.
+_CACHE_MAX = 1 << 24
+
+
+def _run_passes(run, N, item, n_states):
+    """Call ``run(weight, want_statistics, cache, cache_mode, first)`` as the pass needs.
 
     ``"evidence"``: one cheap pass without statistics. Otherwise one pass with all points, or,
-    when a global data-point cut ``threshold`` is set, a cheap pass to find the kept points
-    followed by a pass that accumulates their statistics.
+    when a global data-point cut ``threshold`` is set, a pass to find the kept points followed
+    by a pass that accumulates their statistics; the second reuses the first's candidates, log
+    evidences and (if N |K| <= 2^24) log joints, so each state's log joint is evaluated once.
+    ``first`` is the first pass's output (or None).
     """
     if item["pass"] == "evidence":
-        return run(np.zeros(N), False)
-    if item.get("threshold") is None:
-        return run(np.ones(N), True)
-    lt, *_ = run(np.zeros(N), False)
-    return run(_weights(item, N, lt), True)
+        return run(np.zeros(N), False, None, 0, None)
+    n_use = item.get("n_use")
+    if item.get("threshold") is None and not (n_use is not None and 0 < n_use < N):
+        return run(np.ones(N), True, None, 0, None)
+    cache = np.empty((N, n_states)) if N * n_states <= _CACHE_MAX else None
+    first = run(np.zeros(N), False, cache, 1 if cache is not None else 0, None)
+    return run(_weights(item, N, first[0]), True, cache, 2 if cache is not None else 0, first)
+
+
+def _buffers(first, N, hp, mode):
+    """log evidences and candidates: fresh, or copies of the first pass's (cache mode 2)."""
+    if first is not None and mode == 2:
+        return first[0].copy(), first[1].copy(), first[2].copy()
+    return np.empty(N), np.empty(N), np.empty((N, hp), dtype=np.int64)
 
 
 def _estep_gsc(item: dict[str, Any]) -> dict[str, Any]:
@@ -271,10 +331,8 @@ def _estep_gsc(item: dict[str, Any]) -> dict[str, Any]:
     tu, tv, tn = _template(cfg)
     nc = _n_chunks(N)
 
-    def run(weight, want):
-        logev_t = np.empty(N)
-        logev_u = np.empty(N)
-        cand = np.empty((N, cfg["hp"]), dtype=np.int64)
+    def run(weight, want, cache, cache_mode, first):
+        logev_t, logev_u, cand = _buffers(first, N, cfg["hp"], cache_mode)
         S = np.zeros((N, H))
         SZ = np.zeros((N, H))
         shape = (nc, H, H) if want else (1, 1, 1)
@@ -282,11 +340,12 @@ def _estep_gsc(item: dict[str, Any]) -> dict[str, Any]:
         ZZ = np.zeros(shape)
         k._gsc_estep(WY, yy, G, p["mu"], p["psi"], logit, l1m, float(item["beta"]),
                      float(p["sigma2"]), float(D), cfg["hp"], int(cfg["all_singletons"]),
-                     tu, tv, tn, weight, int(want), nc, logev_t, logev_u, cand, S, SZ, SS, ZZ)
+                     tu, tv, tn, weight, int(want), nc, logev_t, logev_u, cand, S, SZ, SS, ZZ,
+                     cache if cache is not None else np.zeros((1, 1)), cache_mode)
         return logev_t, logev_u, cand, S, SZ, SS, ZZ
 
     mode = item["pass"]
-    lt, lu, cand, S, SZ, SS, ZZ = _run_passes(run, N, item)
+    lt, lu, cand, S, SZ, SS, ZZ = _run_passes(run, N, item, _n_states_cfg(cfg, H))
     if mode == "evidence":
         return {"logev_t": lt, "logev_u": lu}
     if mode == "transform":
@@ -309,10 +368,8 @@ def _estep_max(item: dict[str, Any]) -> dict[str, Any]:
     tu, tv, tn = _template(cfg)
     nc = _n_chunks(N)
 
-    def run(weight, want):
-        logev_t = np.empty(N)
-        logev_u = np.empty(N)
-        cand = np.empty((N, cfg["hp"]), dtype=np.int64)
+    def run(weight, want, cache, cache_mode, first):
+        logev_t, logev_u, cand = _buffers(first, N, cfg["hp"], cache_mode)
         S = np.zeros((N, H))
         shape = (nc, H, D) if want else (1, 1, 1)
         A = np.zeros(shape)
@@ -323,11 +380,12 @@ def _estep_max(item: dict[str, Any]) -> dict[str, Any]:
         k._max_estep(Y, W, np.ascontiguousarray(P), math.log1p(-pi), math.log(pi), float(item["rho"]),
                      float(item["beta"]), float(p["sigma2"]), cfg["sel_mode"], cfg["hp"],
                      int(cfg["all_singletons"]), tu, tv, tn, weight, int(want), nc,
-                     logev_t, logev_u, cand, S, A, AY, err)
+                     logev_t, logev_u, cand, S, A, AY, err,
+                     cache if cache is not None else np.zeros((1, 1)), cache_mode)
         return logev_t, logev_u, cand, S, A, AY, err
 
     mode = item["pass"]
-    lt, lu, cand, S, A, AY, err = _run_passes(run, N, item)
+    lt, lu, cand, S, A, AY, err = _run_passes(run, N, item, _n_states_cfg(cfg, H))
     if mode == "evidence":
         return {"logev_t": lt, "logev_u": lu}
     if mode == "transform":

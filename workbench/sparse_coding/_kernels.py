@@ -28,6 +28,9 @@ import numpy as np
 from workbench._numba import kernel, prange
 
 _LOG_2PI = math.log(2.0 * math.pi)
+#: states whose posterior weight is below exp(-40) (4e-18) are skipped when accumulating the
+#: statistics: the change is below 1e-14 relative even for thousands of states per point.
+_LOGQ_SKIP = -40.0
 
 
 @kernel
@@ -75,7 +78,9 @@ def _logsumexp(buf, n):
         return mx
     acc = 0.0
     for j in range(n):
-        acc += math.exp(buf[j] - mx)
+        d = buf[j] - mx
+        if d > _LOGQ_SKIP:  # smaller terms change the sum by < 4e-18 relative each
+            acc += math.exp(d)
     return mx + math.log(acc)
 
 
@@ -194,7 +199,7 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
                 lu[n_extra + m] = t_lp[m] + ll
             lt = _logsumexp(lj, n_states)
             logev_t[n] = lt
-            logev_u[n] = _logsumexp(lu, n_states)
+            logev_u[n] = lt if beta == 1.0 else _logsumexp(lu, n_states)
             if want_stats:
                 j = 0
                 if all_singletons:
@@ -211,6 +216,9 @@ def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, a
                             cnt_out[n, 0] += q * (H - 1)
                             j += 1
                 for m in range(M):
+                    if lj[n_extra + m] - lt < _LOGQ_SKIP:
+                        # posterior weight < 4e-18: no visible change to any statistic
+                        continue
                     q = math.exp(lj[n_extra + m] - lt)
                     na = t_n[m]
                     cnt_out[n, 0] += q * (H - na)
@@ -324,12 +332,16 @@ def _chol_inverse(L, n, out, x):
 @kernel(parallel=True)
 def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
                all_singletons, t_units, t_vals, t_n, weight, want_stats, n_chunks,
-               logev_t, logev_u, cand_out, S_out, SZ_out, SS_acc, ZZ_acc):
+               logev_t, logev_u, cand_out, S_out, SZ_out, SS_acc, ZZ_acc, lj_cache,
+               cache_mode):
     """Truncated E-step for GSC (binary spikes, Gaussian slabs integrated out).
 
     Selection: the H' units with the largest singleton log joints. Statistics for
     ``weight[n] > 0``: ``S_out[n]`` = <s>, ``SZ_out[n]`` = <s z>, ``SS_acc[c]`` += <s s^T>,
     ``ZZ_acc[c]`` += <(s z)(s z)^T> = sum_s q(s) (kappa kappa^T + Lambda_s^{-1}).
+    ``cache_mode`` 1 stores each point's tempered log joints in ``lj_cache`` (N, |K|);
+    2 reads them, with the candidates and log evidences, from a mode-1 pass at the same
+    parameters instead of recomputing them (0: no cache; ``lj_cache`` may be (1, 1)).
     """
     N = WY.shape[0]
     H = WY.shape[1]
@@ -357,27 +369,40 @@ def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
         xw = np.zeros(gmax)
         for n in range(lo, hi):
             WYn = WY[n]
-            for h in range(H):
-                one[0] = h
-                ll = _gsc_state(one, 1, WYn, yy[n], G, mu, psi, sigma2, D, L, b, kappa)
-                scores[h] = logit_pi[h] + beta * ll
-            _top_k(scores, hp, used, cand)
-            for i in range(hp):
-                cand_out[n, i] = cand[i]
-            for j in range(n_states):
-                na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
-                lp = log1m_pi_sum
-                for i in range(na):
-                    lp += logit_pi[units[i]]
-                ll = _gsc_state(units, na, WYn, yy[n], G, mu, psi, sigma2, D, L, b, kappa)
-                lj[j] = lp + beta * ll
-                lu[j] = lp + ll
-            lt = _logsumexp(lj, n_states)
-            logev_t[n] = lt
-            logev_u[n] = _logsumexp(lu, n_states)
+            if cache_mode == 2:
+                # pass 2 of a cut iteration: candidates and log joints from pass 1
+                for i in range(hp):
+                    cand[i] = cand_out[n, i]
+                for j in range(n_states):
+                    lj[j] = lj_cache[n, j]
+                lt = logev_t[n]
+            else:
+                for h in range(H):
+                    one[0] = h
+                    ll = _gsc_state(one, 1, WYn, yy[n], G, mu, psi, sigma2, D, L, b, kappa)
+                    scores[h] = logit_pi[h] + beta * ll
+                _top_k(scores, hp, used, cand)
+                for i in range(hp):
+                    cand_out[n, i] = cand[i]
+                for j in range(n_states):
+                    na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
+                    lp = log1m_pi_sum
+                    for i in range(na):
+                        lp += logit_pi[units[i]]
+                    ll = _gsc_state(units, na, WYn, yy[n], G, mu, psi, sigma2, D, L, b, kappa)
+                    lj[j] = lp + beta * ll
+                    lu[j] = lp + ll
+                lt = _logsumexp(lj, n_states)
+                logev_t[n] = lt
+                logev_u[n] = lt if beta == 1.0 else _logsumexp(lu, n_states)
+                if cache_mode == 1:
+                    for j in range(n_states):
+                        lj_cache[n, j] = lj[j]
             if want_stats and weight[n] > 0.0:
                 w = weight[n]
                 for j in range(n_states):
+                    if lj[j] - lt < _LOGQ_SKIP:
+                        continue
                     q = w * math.exp(lj[j] - lt)
                     na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
                     if na == 0:
@@ -400,14 +425,22 @@ def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
 
 
 @kernel
-def _soft_max_field(units, n, P, rho, mode, t, wbar):
+def _soft_max_field(units, n, W, P, rho, mode, t, wbar):
     """Soft (signed) maximum of the active fields from precomputed powers ``P``.
 
     P_hd = W_hd^rho (MCA, mode 0) or sign(W_hd)|W_hd|^rho (MMCA, mode 1); then
-    t_d = sum_{h active} P_hd and wbar_d = sign(t_d)|t_d|^(1/rho): one power per pixel.
+    t_d = sum_{h active} P_hd and wbar_d = sign(t_d)|t_d|^(1/rho): one power per pixel (the
+    dominant cost of the max models: about 20 ns each). A single active cause gives
+    wbar_d = W_hd without a power.
     """
     D = P.shape[1]
     inv = 1.0 / rho
+    if n == 1:
+        u = units[0]
+        for d in range(D):
+            t[d] = P[u, d]
+            wbar[d] = W[u, d]
+        return
     for d in range(D):
         acc = 0.0
         for i in range(n):
@@ -424,7 +457,8 @@ def _soft_max_field(units, n, P, rho, mode, t, wbar):
 @kernel(parallel=True)
 def _max_estep(Y, W, P, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singletons,
                t_units, t_vals, t_n, weight, want_stats, n_chunks,
-               logev_t, logev_u, cand_out, S_out, A_acc, AY_acc, err_acc):
+               logev_t, logev_u, cand_out, S_out, A_acc, AY_acc, err_acc, lj_cache,
+               cache_mode):
     """Truncated E-step for MCA (mode 0) and MMCA (mode 1).
 
     The whole log joint is tempered: beta (log p(s) + log p(y|s)). Selection: the H' units with
@@ -433,6 +467,7 @@ def _max_estep(Y, W, P, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singlet
     with A_hd = s_h (W_hd / Wbar_d)^(rho - 1) (MCA) or s_h min(1, |W_hd / Wbar_d|)^(rho - 1)
     (MMCA), computed without powers as (P_hd / t_d)(Wbar_d / W_hd); ``err_acc[c]`` +=
     <||y - Wbar(s)||^2>. ``P`` holds the powers of W (see ``_soft_max_field``).
+    ``cache_mode``/``lj_cache``: as in ``_gsc_estep``.
     """
     N = Y.shape[0]
     D = Y.shape[1]
@@ -458,40 +493,53 @@ def _max_estep(Y, W, P, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singlet
         tbuf = np.zeros(D)
         for n in range(lo, hi):
             y = Y[n]
-            for h in range(H):
-                s = 0.0
-                for d in range(D):
-                    if mode == 0:
-                        e = W[h, d] - y[d]
-                        if e > 0.0:
-                            s += e
-                    else:
-                        e = W[h, d] - y[d]
-                        s += e * e
-                scores[h] = -s
-            _top_k(scores, hp, used, cand)
-            for i in range(hp):
-                cand_out[n, i] = cand[i]
-            for j in range(n_states):
-                na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
-                _soft_max_field(units, na, P, rho, mode, tbuf, wbar)
-                err = 0.0
-                for d in range(D):
-                    e = y[d] - wbar[d]
-                    err += e * e
-                lp = na * logpi1 + (H - na) * logpi0
-                ll = log_norm - err / (2.0 * sigma2)
-                lj[j] = beta * (lp + ll)
-                lu[j] = lp + ll
-            lt = _logsumexp(lj, n_states)
-            logev_t[n] = lt
-            logev_u[n] = _logsumexp(lu, n_states)
+            if cache_mode == 2:
+                # pass 2 of a cut iteration: candidates and log joints from pass 1
+                for i in range(hp):
+                    cand[i] = cand_out[n, i]
+                for j in range(n_states):
+                    lj[j] = lj_cache[n, j]
+                lt = logev_t[n]
+            else:
+                for h in range(H):
+                    s = 0.0
+                    for d in range(D):
+                        if mode == 0:
+                            e = W[h, d] - y[d]
+                            if e > 0.0:
+                                s += e
+                        else:
+                            e = W[h, d] - y[d]
+                            s += e * e
+                    scores[h] = -s
+                _top_k(scores, hp, used, cand)
+                for i in range(hp):
+                    cand_out[n, i] = cand[i]
+                for j in range(n_states):
+                    na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
+                    _soft_max_field(units, na, W, P, rho, mode, tbuf, wbar)
+                    err = 0.0
+                    for d in range(D):
+                        e = y[d] - wbar[d]
+                        err += e * e
+                    lp = na * logpi1 + (H - na) * logpi0
+                    ll = log_norm - err / (2.0 * sigma2)
+                    lj[j] = beta * (lp + ll)
+                    lu[j] = lp + ll
+                lt = _logsumexp(lj, n_states)
+                logev_t[n] = lt
+                logev_u[n] = lt if beta == 1.0 else _logsumexp(lu, n_states)
+                if cache_mode == 1:
+                    for j in range(n_states):
+                        lj_cache[n, j] = lj[j]
             if want_stats and weight[n] > 0.0:
                 w = weight[n]
                 for j in range(n_states):
+                    if lj[j] - lt < _LOGQ_SKIP:
+                        continue
                     q = w * math.exp(lj[j] - lt)
                     na = _decode(j, cand, n_extra, H, K, t_units, t_vals, t_n, units, vals)
-                    _soft_max_field(units, na, P, rho, mode, tbuf, wbar)
+                    _soft_max_field(units, na, W, P, rho, mode, tbuf, wbar)
                     err = 0.0
                     for d in range(D):
                         e = y[d] - wbar[d]
