@@ -47,6 +47,37 @@ def test_tp_gate_coef_normalized_and_gradient():
         np.testing.assert_allclose(grad[p], (up - down) / (2 * h), atol=1e-7)
 
 
+def test_tp_gate_groups_quota_normalisation_and_gradient():
+    rng = np.random.default_rng(4)
+    groups = np.repeat([0, 1, 2], [5, 12, 3])
+    c = rng.uniform(0.5, 1.0, 20)
+    gate = SparseTPGate(20, sparsity=0.7, path_norm=c, groups=groups, random_state=0)
+    # floor(0.3 * 20) = 6 kept: quotas (1.5, 3.6, 0.9) -> floors (1, 3, 1) + 1 by remainder
+    assert gate.n_keep == 6 and gate.quota == {0: 1, 1: 4, 2: 1}
+    for mask in (gate.random_mask(), gate.topk_mask()):
+        assert [int(mask[groups == g].sum()) for g in range(3)] == [1, 4, 1]
+    gate.scores[:] = rng.uniform(0.5, 2.0, 20)
+    mask = gate.topk_mask()
+    for g in range(3):
+        sel = groups == g
+        expect = np.sort(np.argsort(-gate.scores[sel])[:gate.quota[g]])
+        np.testing.assert_array_equal(np.flatnonzero(mask[sel]), expect)
+        # normalised within the group: sum over the group's kept paths of c_p coef_p = 1
+        np.testing.assert_allclose(np.sum((c * gate.coef(mask))[sel]), 1.0)
+    g = rng.standard_normal(20)
+    grad = gate.backward(g, mask)
+    h = 1e-7
+    for p in range(20):
+        s0 = gate.scores.copy()
+        gate.scores[p] += h
+        up = g @ gate.coef(mask)
+        gate.scores[:] = s0
+        gate.scores[p] -= h
+        down = g @ gate.coef(mask)
+        gate.scores[:] = s0
+        np.testing.assert_allclose(grad[p], (up - down) / (2 * h), atol=1e-7)
+
+
 def test_pair_gate_quantile_per_structure_and_gradient():
     rng = np.random.default_rng(2)
     feats = rng.standard_normal((23, 4))
@@ -121,6 +152,8 @@ def test_adam_matches_reference_formula():
     (lambda: SparseTPGate(0), "n_paths must be", ValueError),
     (lambda: SparseTPGate(3, path_norm=[1.0, 1.0]), "path_norm must be of shape", ValueError),
     (lambda: SparseTPGate(3).select("warmup"), "phase must be", ValueError),
+    (lambda: SparseTPGate(3, groups=[0, 1]), "groups must be of length", ValueError),
+    (lambda: SparseTPGate(3, groups=[0, -1, 1]), "groups must be", ValueError),
     (lambda: SparseTPGate(3).freeze(np.ones(4, bool)), "mask must be of length", ValueError),
     (lambda: SparsePairGate(3).forward(np.ones((4, 2))), "features must be of shape",
      ValueError),

@@ -37,7 +37,8 @@ def demo_section(out_dir: pathlib.Path, *, quick: bool = True):
     rand = teacher_student(method="random_fixed", random_state=0)
     rows.append(DemoRow("equivariant", "teacher-student uuu L=2, 15 paths, keep 5",
                         "recall of teacher paths", ours.recall, rand.recall,
-                        "random fixed mask", "3-phase gate (random 128, adaptive 128 steps)"))
+                        "random fixed mask",
+                        "3-phase gate (random 384, adaptive 128 of 768 steps)"))
     rows.append(DemoRow("equivariant", "teacher-student uuu L=2, 15 paths, keep 5",
                         "test MSE", ours.test_mse, rand.test_mse, "random fixed mask", ""))
     # 3. cost of path sparsity
@@ -51,7 +52,8 @@ def demo_section(out_dir: pathlib.Path, *, quick: bool = True):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for res, label in ((ours, "3-phase gate"), (rand, "random fixed mask")):
         axes[0].semilogy(res.loss_history, label=f"{label} (recall {res.recall:.2f})")
-    for x in (128, 256):
+    phases = ours.phase_history
+    for x in (int(np.sum(phases == "random")), int(np.sum(phases != "fixed"))):
         axes[0].axvline(x, color="grey", lw=0.8, ls="--")
     axes[0].set_xlabel("step (random | adaptive | fixed)")
     axes[0].set_ylabel("train MSE")

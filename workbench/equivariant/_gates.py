@@ -74,7 +74,7 @@ class SparseTPGate:
     """
 
     def __init__(self, n_paths: int, sparsity: float = 0.7, path_norm: Any = None,
-                 random_state: Any = None):
+                 random_state: Any = None, groups: Any = None):
         self.n_paths = check_int(n_paths, "n_paths", min_value=1)
         self.sparsity = _check_sparsity(sparsity)
         self.path_norm = (np.ones(self.n_paths) if path_norm is None else
@@ -82,22 +82,51 @@ class SparseTPGate:
         if np.any(self.path_norm <= 0):
             raise error("path_norm", "positive", path_norm)
         self.n_keep = max(1, int(math.floor((1.0 - self.sparsity) * self.n_paths + 1e-9)))
+        if groups is None:
+            self.groups = np.zeros(self.n_paths, dtype=np.int64)
+        else:
+            self.groups = as_int_array(groups, name="groups", ndim=1, min_value=0)
+            if self.groups.shape != (self.n_paths,):
+                raise error("groups", f"of length n_paths = {self.n_paths}",
+                            f"shape {self.groups.shape}", raw=True)
+        self._group_ids = np.unique(self.groups)
+        self.quota = self._quotas()
         self.scores = np.ones(self.n_paths)
         self.frozen_mask_: np.ndarray | None = None
         self.frozen_coef_: np.ndarray | None = None
         self._rng = check_random_state(random_state)
 
+    def _quotas(self) -> dict[int, int]:
+        """Paths kept per group: ``n_keep`` for one group; else ``(1 - k) n_g`` rounded by
+        largest remainder, at least 1 per group (so the total may exceed ``n_keep``)."""
+        if self._group_ids.size == 1:
+            return {int(self._group_ids[0]): self.n_keep}
+        sizes = np.array([np.sum(self.groups == g) for g in self._group_ids])
+        want = (1.0 - self.sparsity) * sizes
+        base = np.maximum(1, np.floor(want + 1e-9)).astype(int)
+        extra = self.n_keep - int(base.sum())
+        if extra > 0:
+            order = np.argsort(-(want - base), kind="stable")
+            for i in order[:extra]:
+                base[i] = min(base[i] + 1, sizes[i])
+        return {int(g): int(q) for g, q in zip(self._group_ids, base)}
+
     def random_mask(self) -> np.ndarray:
-        """A fresh uniformly random subset of ``n_keep`` paths (phase 1)."""
+        """A fresh uniformly random subset of ``n_keep`` paths (per group: its quota)
+        (phase 1)."""
         mask = np.zeros(self.n_paths, dtype=bool)
-        mask[self._rng.choice(self.n_paths, self.n_keep, replace=False)] = True
+        for g, q in self.quota.items():
+            idx = np.flatnonzero(self.groups == g)
+            mask[self._rng.choice(idx, q, replace=False)] = True
         return mask
 
     def topk_mask(self) -> np.ndarray:
-        """The ``n_keep`` highest scores, ties broken towards lower path index (phase 2)."""
-        order = np.argsort(-self.scores, kind="stable")
+        """The ``n_keep`` highest scores (per group: its quota), ties broken towards lower
+        path index (phase 2)."""
         mask = np.zeros(self.n_paths, dtype=bool)
-        mask[order[:self.n_keep]] = True
+        for g, q in self.quota.items():
+            idx = np.flatnonzero(self.groups == g)
+            mask[idx[np.argsort(-self.scores[idx], kind="stable")[:q]]] = True
         return mask
 
     def select(self, phase: str) -> np.ndarray:
@@ -122,18 +151,24 @@ class SparseTPGate:
         self.frozen_coef_ = self.coef(m)
         return m
 
-    def _z(self, mask: np.ndarray) -> float:
-        z = float(np.sum(self.path_norm[mask] * self.scores[mask]))
-        if not np.isfinite(z) or abs(z) < 1e-300:
-            raise error("scores", "scores whose weighted sum over the kept paths is nonzero",
-                        f"sum {z:.3g}", raw=True)
+    def _z(self, mask: np.ndarray) -> np.ndarray:
+        """Per path, ``sum c_q w_q`` over the kept paths of its group (shape (n_paths,))."""
+        z = np.zeros(self.n_paths)
+        for g in self._group_ids:
+            sel = self.groups == g
+            zg = float(np.sum(self.path_norm[mask & sel] * self.scores[mask & sel]))
+            if (mask & sel).any() and (not np.isfinite(zg) or abs(zg) < 1e-300):
+                raise error("scores", "scores whose weighted sum over the kept paths is "
+                            "nonzero", f"sum {zg:.3g}", raw=True)
+            z[sel] = zg
         return z
 
     def coef(self, mask: Any) -> np.ndarray:
-        """``w_p / sum_{q in S} c_q w_q`` on kept paths, 0 elsewhere (shape (n_paths,))."""
+        """``w_p / sum_{q in S} c_q w_q`` on kept paths (sum over ``p``'s group), 0
+        elsewhere (shape (n_paths,))."""
         m = np.asarray(mask, dtype=bool)
         out = np.zeros(self.n_paths)
-        out[m] = self.scores[m] / self._z(m)
+        out[m] = self.scores[m] / self._z(m)[m]
         return out
 
     def backward(self, grad_coef: Any, mask: Any) -> np.ndarray:
@@ -141,9 +176,12 @@ class SparseTPGate:
         m = np.asarray(mask, dtype=bool)
         g = as_float_array(grad_coef, name="grad_coef", shape=(self.n_paths,))
         z = self._z(m)
-        inner = float(np.sum(g[m] * self.scores[m]))
+        inner = np.zeros(self.n_paths)
+        for gid in self._group_ids:
+            sel = self.groups == gid
+            inner[sel] = float(np.sum(g[m & sel] * self.scores[m & sel]))
         out = np.zeros(self.n_paths)
-        out[m] = g[m] / z - self.path_norm[m] * inner / (z * z)
+        out[m] = g[m] / z[m] - self.path_norm[m] * inner[m] / (z[m] * z[m])
         return out
 
 

@@ -10,14 +10,27 @@ rotates with standard-convention Wigner-D matrices (checked by the slow test to 
 Model (all equivariant, numpy + the Numba tensor product):
 
 1. node features ``h_i^{l,(e,r)} = sum_{j != i, elem(j) = e} phi_r(|r_ij|) Y_l(r_ij)``
-   (Gaussian radial basis ``phi_r``, ``l <= L``), channels = (neighbour element, radial
+   (Gaussian radial basis ``phi_r``, ``l <= L``), 8 channels = (neighbour element, radial
    function);
-2. pair features ``f_ij = TP_offdiag(h_i, h_j)`` for ``i < j`` and ``f_ii = TP_diag(h_i, h_i)``,
-   ``uuu`` mode, all ``l1 x l2 -> l3 <= L`` paths, each product gated by a
-   :class:`SparseTPGate` driven by a :class:`ThreePhaseScheduler`;
-3. expansion: block ``(shell a of atom i, shell b of atom j)`` of ``F`` is
+2. per product and input side an equivariant linear layer (one ``channels x 8`` matrix per
+   degree) widens them to ``channels`` (SPHNet: a per-node linear before the pair TP);
+3. pair features ``f_ij = TP_offdiag(x_i, x_j)`` for ``i < j`` with path weights affine in a
+   radial basis of ``|r_ij|`` (SPHNet/QHNet: TP weights from the edge embedding) and
+   ``f_ii = TP_diag(x_i, x_i')`` with shared weights; ``uuu`` mode, all ``l1 x l2 -> l3``
+   paths with ``l3`` up to the largest degree the expansion reads (3 off-diagonal, 4 diagonal
+   at def2-SVP), each product gated by a :class:`SparseTPGate` driven by a
+   :class:`ThreePhaseScheduler`;
+4. expansion: block ``(shell a of atom i, shell b of atom j)`` of ``F`` is
    ``sum_{l, c} V[c] sum_m C^{l_a l_b l}_{.. m} f_ij^{l}[c, m]`` plus ``bias * I`` when
    ``l_a = l_b`` (parameters shared between symmetry-equivalent atom pairs).
+
+Gate grouping (``gate_groups="output"``, the default here): the gate's selection and its
+normalisation ``w_p / sum c_q w_q`` run per output degree ``l3`` (each keeps ``(1 - k)`` of
+its paths, at least one), a stated deviation from SPHNet's single global top-k. Measured
+reason: with the global top-k this one-layer toy dropped every path into ``l3 = 0`` (all s-s
+and p-p trace blocks then come from the bias alone; SPHNet's stacked pair layers and
+residuals would carry them) and the gated model was 2-5x worse than a random mask. The
+random-mask control draws its mask with the same per-degree quotas.
 
 Metric: mean absolute error over all Fock matrix elements of held-out conformers (Eh), the
 QH9 "H MAE" convention; time: the gated products' forward time in the fixed phase vs dense.
@@ -189,8 +202,8 @@ class WaterToyResult(Result):
     tp_time_s : float
         Forward time of the final (pruned) products on the test pairs.
     dense_tp_time_s : float
-    kept_mask : ndarray of bool, shape (2, n_paths)
-        Final masks of the off-diagonal and diagonal products.
+    kept_mask : ndarray of bool, shape (n_paths,)
+        Final masks of the off-diagonal and the diagonal product, concatenated.
     loss_history : ndarray
     """
 
@@ -207,21 +220,57 @@ class WaterToyResult(Result):
     loss_history: np.ndarray
 
 
-class _Model:
-    """Gated pair TPs + CG expansion for water blocks (shared by train and eval)."""
+_PAIR_CENTERS = np.linspace(0.7, 1.9, 8)
+_PAIR_WIDTH = 0.25
 
-    def __init__(self, shells, lmax, sparsity, method, seeds, init_scale=0.1):
+
+def _pair_rbf(coords: np.ndarray, pairs) -> np.ndarray:
+    """Gaussian radial basis of the pair distances, shape (len(pairs) * n, n_rbf)."""
+    d = np.concatenate([np.linalg.norm(coords[:, j] - coords[:, i], axis=1) for i, j in pairs])
+    return np.exp(-((d[:, None] - _PAIR_CENTERS[None, :]) / _PAIR_WIDTH) ** 2)
+
+
+class _Model:
+    """Pair construction + CG expansion for water blocks (shared by train and eval).
+
+    Per product ``k`` (0: off-diagonal pairs, 1: diagonal) and input side ``s``, an
+    equivariant linear layer (one ``channels x 8`` matrix per degree l, SPHNet's per-node
+    linear before the pair TP) widens the 8 descriptor channels; the ``uuu`` product's path
+    weights are shared for the diagonal product and, for the off-diagonal one, an affine
+    function of a radial basis of the pair distance (SPHNet/QHNet: TP weights from an MLP of
+    the edge embedding). All parts are equivariant; gates act on the products' paths.
+    """
+
+    def __init__(self, shells, lmax, sparsity, method, seeds, init_scale=0.1, channels=16,
+                 gate_groups="output"):
         self.shells = shells
         self.lmax = lmax
-        self.C = 2 * _CENTERS.size
+        self.C_in = 2 * _CENTERS.size
+        self.C = int(channels)
         self.irreps = Irreps.spherical(lmax, self.C)
-        self.tps = [TensorProduct(self.irreps, self.irreps, self.irreps, mode="uuu")
-                    for _ in range(2)]                                # 0: off-diag, 1: diag
+        self.irreps_in = Irreps.spherical(lmax, self.C_in)
+        # output degrees the expansion reads: l_a + l_b over the blocks of each product
+        atom_l: dict[int, int] = {}
+        for atom, l, _ in shells:
+            atom_l[atom] = max(atom_l.get(atom, 0), l)
+        l_out = [min(lmax, max(atom_l[i] + atom_l[j] for i in atom_l for j in atom_l
+                               if i < j)), lmax]
+        self.tps = [TensorProduct(self.irreps, self.irreps, Irreps.spherical(lo, self.C),
+                                  mode="uuu") for lo in l_out]        # 0: off-diag, 1: diag
         self.gates = [SparseTPGate(tp.n_paths, sparsity, path_norm=tp.path_norm,
-                                   random_state=s) for tp, s in zip(self.tps, seeds[:2])]
+                                   random_state=s,
+                                   groups=(None if gate_groups == "global" else
+                                           [c for _, _, c in tp.paths]))
+                      for tp, s in zip(self.tps, seeds[:2])]
         rng = np.random.default_rng(seeds[2])
         self.params = {f"w{k}": init_scale * rng.standard_normal(tp.weight_numel) + 1.0
                        for k, tp in enumerate(self.tps)}
+        self.params["R0"] = np.zeros((_PAIR_CENTERS.size, self.tps[0].weight_numel))
+        for k in range(2):
+            for s in (1, 2):
+                for l in range(lmax + 1):
+                    self.params[f"L{k}{s}_{l}"] = (rng.standard_normal((self.C, self.C_in))
+                                                   / math.sqrt(self.C_in))
         self.params["s0"] = self.gates[0].scores
         self.params["s1"] = self.gates[1].scores
         # blocks: (pair index, atom i, atom j, shell a, shell b, key)
@@ -241,24 +290,57 @@ class _Model:
                         self.params[f"b_{key}"] = np.zeros(1)
         self.method = method
         self.offs = self.irreps.offsets()
+        self.offs_out = [tp.irreps_out.offsets() for tp in self.tps]
+        self.offs_in = self.irreps_in.offsets()
+        self._cache = None
 
-    def pair_inputs(self, h):
+    def pair_inputs(self, h, coords):
+        """Raw node features of both sides of every pair, and the pair-distance basis."""
         n = h.shape[0]
         off = [(0, 1), (0, 2), (1, 2)]
         x1o = np.concatenate([h[:, i] for i, _ in off])
         x2o = np.concatenate([h[:, j] for _, j in off])
         xd = np.concatenate([h[:, i] for i in range(3)])
-        return [(x1o, x2o), (xd, xd)], n
+        return {"x": [(x1o, x2o), (xd, xd)], "rbf": _pair_rbf(coords, off)}, n
+
+    def _linear(self, x, k, s):
+        out = np.empty((x.shape[0], self.irreps.dim))
+        for l in range(self.lmax + 1):
+            d = 2 * l + 1
+            blk = x[:, self.offs_in[l]:self.offs_in[l] + self.C_in * d].reshape(-1, self.C_in, d)
+            out[:, self.offs[l]:self.offs[l] + self.C * d] = np.einsum(
+                "vu,nud->nvd", self.params[f"L{k}{s}_{l}"], blk).reshape(x.shape[0], -1)
+        return out
+
+    def _linear_grad(self, x, g, k, s, grads):
+        for l in range(self.lmax + 1):
+            d = 2 * l + 1
+            blk = x[:, self.offs_in[l]:self.offs_in[l] + self.C_in * d].reshape(-1, self.C_in, d)
+            gb = g[:, self.offs[l]:self.offs[l] + self.C * d].reshape(-1, self.C, d)
+            grads[f"L{k}{s}_{l}"] = np.einsum("nvd,nud->vu", gb, blk)
+
+    def tp_inputs(self, inputs):
+        """Per product: widened ``x1``, ``x2`` and the path weights (per pair for k = 0)."""
+        out = []
+        for k, (x1, x2) in enumerate(inputs["x"]):
+            w = self.params[f"w{k}"]
+            if k == 0:
+                w = w[None, :] + inputs["rbf"] @ self.params["R0"]
+            out.append((self._linear(x1, k, 1), self._linear(x2, k, 2), w))
+        return out
 
     def features(self, inputs, masks, coefs):
-        return [tp(x1, x2, self.params[f"w{k}"], mask=m, path_coef=c)
-                for k, (tp, (x1, x2), m, c) in enumerate(zip(self.tps, inputs, masks, coefs))]
+        tin = self.tp_inputs(inputs)
+        self._cache = (inputs, tin)
+        return [tp(a, b, w, mask=m, path_coef=c)
+                for tp, (a, b, w), m, c in zip(self.tps, tin, masks, coefs)]
 
     def _fblock(self, feats, n, p, l):
         k, q = (0, p) if p < 3 else (1, p - 3)
         f = feats[k][q * n:(q + 1) * n]
         d = 2 * l + 1
-        return f[:, self.offs[l]:self.offs[l] + self.C * d].reshape(n, self.C, d)
+        off = self.offs_out[k][l]
+        return f[:, off:off + self.C * d].reshape(n, self.C, d)
 
     def predict(self, feats, n, nao):
         F = np.zeros((n, nao, nao))
@@ -273,8 +355,10 @@ class _Model:
             F[:, a0:a0 + 2 * la + 1, b0:b0 + 2 * lb + 1] = blk
         return F
 
-    def backward(self, feats, n, dF):
-        """Gradients for V, b and dL/dfeats given dL/dF on the predicted blocks."""
+    def backward(self, feats, n, dF, masks, coefs):
+        """Gradients of every parameter given dL/dF on the predicted blocks (after
+        :meth:`features` on the same inputs); gate scores get ``dL/dpath_coef`` under
+        ``"coef{k}"``."""
         grads = {}
         dfeat = [np.zeros_like(f) for f in feats]
         for p, la, lb, a0, b0, ls, key in self.blocks:
@@ -288,13 +372,25 @@ class _Model:
                 P = np.einsum("abm,nab->nm", C, g)
                 gV[t] = np.einsum("nm,ncm->c", P, G)
                 d = 2 * l + 1
-                sl = slice(self.offs[l], self.offs[l] + self.C * d)
+                sl = slice(self.offs_out[k][l], self.offs_out[k][l] + self.C * d)
                 dfeat[k][q * n:(q + 1) * n, sl] += (V[t][None, :, None]
                                                     * P[:, None, :]).reshape(n, -1)
             grads[f"V_{key}"] = gV
             if la == lb:
                 grads[f"b_{key}"] = np.array([np.einsum("naa->", g)])
-        return grads, dfeat
+        inputs, tin = self._cache
+        for k, (tp, (a, b, w)) in enumerate(zip(self.tps, tin)):
+            tg = tp.backward(a, b, w, dfeat[k], mask=masks[k], path_coef=coefs[k])
+            if k == 0:
+                grads["w0"] = tg.weights.sum(axis=0)
+                grads["R0"] = inputs["rbf"].T @ tg.weights
+            else:
+                grads[f"w{k}"] = tg.weights
+            x1, x2 = inputs["x"][k]
+            self._linear_grad(x1, tg.x1, k, 1, grads)
+            self._linear_grad(x2, tg.x2, k, 2, grads)
+            grads[f"coef{k}"] = tg.path_coef
+        return grads
 
 
 def _block_mask(shells, nao):
@@ -312,7 +408,9 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
                           n_train: int = 96, n_test: int = 32, lmax: int = 4,
                           basis: str = "def2-svp", n_steps: int = 400,
                           random_steps: int = 100, adaptive_steps: int = 60,
-                          lr: float = 0.1, data: dict | None = None,
+                          lr: float = 0.1, channels: int = 16,
+                          score_lr_ratio: float = 1.0, gate_groups: str = "output",
+                          data: dict | None = None,
                           random_state: Any = 0) -> WaterToyResult:
     """Train the gated TP network on water Fock matrices and report the test H MAE.
 
@@ -355,7 +453,11 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     shells, _ = pyscf_shells(basis)
     nao = fock.shape[1]
     seeds = spawn(random_state, 4)
-    model = _Model(shells, lmax, sparsity if method != "dense" else 0.0, method, seeds)
+    check_options(gate_groups, ("output", "global"), "gate_groups")
+    channels = check_int(channels, "channels", min_value=1)
+    score_lr_ratio = check_scalar(score_lr_ratio, "score_lr_ratio", min_value=0.0)
+    model = _Model(shells, lmax, sparsity if method != "dense" else 0.0, method, seeds,
+                   channels=channels, gate_groups=gate_groups)
     h, _ = _node_features(coords, lmax)
     pmask = _block_mask(shells, nao)
     tr, te = slice(0, n_train), slice(n_train, n_train + n_test)
@@ -364,8 +466,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         if la == lb:
             blk = fock[tr, a0:a0 + 2 * la + 1, b0:b0 + 2 * lb + 1]
             model.params[f"b_{key}"][0] = np.mean(np.einsum("naa->n", blk)) / (2 * la + 1)
-    inputs_tr, ntr = model.pair_inputs(h[tr])
-    inputs_te, nte = model.pair_inputs(h[te])
+    inputs_tr, ntr = model.pair_inputs(h[tr], coords[tr])
+    inputs_te, nte = model.pair_inputs(h[te], coords[te])
     sched = ThreePhaseScheduler(random_steps, adaptive_steps, sparsity)
     if method == "dense":
         for g in model.gates:
@@ -373,7 +475,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     elif method == "random_fixed":
         for g in model.gates:
             g.freeze(g.random_mask())
-    opt = Adam(model.params, lr=lr, clip=5.0)
+    opt = Adam(model.params, lr=lr, clip=5.0, lr_scale={"s0": score_lr_ratio,
+                                                        "s1": score_lr_ratio})
     losses = []
     n_el = pmask.sum() * ntr
     for step in range(n_steps):
@@ -385,13 +488,11 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         pred = model.predict(feats, ntr, nao)
         resid = np.where(pmask, pred - fock[tr], 0.0)
         losses.append(float(np.sum(resid ** 2) / n_el))
-        grads, dfeat = model.backward(feats, ntr, 2.0 * resid / n_el)
-        for k, (tp, (x1, x2)) in enumerate(zip(model.tps, inputs_tr)):
-            tg = tp.backward(x1, x2, model.params[f"w{k}"], dfeat[k], mask=masks[k],
-                             path_coef=coefs[k])
-            grads[f"w{k}"] = tg.weights
+        grads = model.backward(feats, ntr, 2.0 * resid / n_el, masks, coefs)
+        for k in range(2):
+            gc = grads.pop(f"coef{k}")
             if phase != "fixed":
-                grads[f"s{k}"] = model.gates[k].backward(tg.path_coef, masks[k])
+                grads[f"s{k}"] = model.gates[k].backward(gc, masks[k])
         rate = lr * 0.5 * (1 + math.cos(math.pi * step / n_steps)) + 1e-4
         opt.step(grads, lr=rate)
     final = [g.select("fixed") for g in model.gates]
@@ -403,9 +504,11 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         return float(np.mean(np.abs(full - fock[part])))
 
     pruned = [tp.pruned(m, c) for tp, m, c in zip(model.tps, final, coefs)]
-    wts = [tp.prune_weights(model.params[f"w{k}"], m)
-           for k, (tp, m) in enumerate(zip(model.tps, final))]
-    big = [np.repeat(x, 8, axis=0) for pair in inputs_te for x in pair]
+    big_in = {"x": [tuple(np.repeat(x, 8, axis=0) for x in pair) for pair in inputs_te["x"]],
+              "rbf": np.repeat(inputs_te["rbf"], 8, axis=0)}
+    tin = model.tp_inputs(big_in)
+    wts = [tp.prune_weights(w, m) for tp, (_, _, w), m in zip(model.tps, tin, final)]
+    big = [x for a, b, _ in tin for x in (a, b)]
 
     def timed(fn, reps=5):
         fn()
@@ -418,7 +521,7 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
 
     t_sparse = timed(lambda: [p(big[2 * k], big[2 * k + 1], wts[k])
                               for k, p in enumerate(pruned)])
-    t_dense = timed(lambda: [tp(big[2 * k], big[2 * k + 1], model.params[f"w{k}"])
+    t_dense = timed(lambda: [tp(big[2 * k], big[2 * k + 1], tin[k][2])
                              for k, tp in enumerate(model.tps)])
     flops = sum(tp.flops(m) for tp, m in zip(model.tps, final))
     dense = sum(tp.flops() for tp in model.tps)
@@ -427,5 +530,5 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
                           kept_paths=int(sum(m.sum() for m in final)),
                           n_paths=int(sum(tp.n_paths for tp in model.tps)),
                           flops_fraction=flops / dense, tp_time_s=t_sparse,
-                          dense_tp_time_s=t_dense, kept_mask=np.array(final),
+                          dense_tp_time_s=t_dense, kept_mask=np.concatenate(final),
                           loss_history=np.array(losses))

@@ -86,13 +86,19 @@ def tp_sparsity_point(*, l_max: int = 4, mul: int = 32, batch: int = 256,
 
 
 def water_point(*, method: str = "three_phase", sparsity: float = 0.7, n_train: int = 96,
-                n_test: int = 32, n_steps: int = 400, random_state: Any = 0) -> dict[str, Any]:
-    """One water Hamiltonian toy run (needs PySCF; data cached after the first call)."""
+                n_test: int = 32, n_steps: int = 400, channels: int = 32,
+                random_state: Any = 0, data_seed: Any = None) -> dict[str, Any]:
+    """One water Hamiltonian toy run (needs PySCF; data cached after the first call).
+
+    ``data_seed`` (default: ``random_state``) seeds the conformers, so a new seed is a new
+    train/test set as well as a new initialisation.
+    """
     from ._water import water_hamiltonian_toy, water_fock_dataset
 
-    data = water_fock_dataset(n_train + n_test, random_state=0)
+    seed = random_state if data_seed is None else data_seed
+    data = water_fock_dataset(n_train + n_test, random_state=seed)
     res = water_hamiltonian_toy(method=method, sparsity=sparsity, n_train=n_train,
-                                n_test=n_test, n_steps=n_steps, data=data,
+                                n_test=n_test, n_steps=n_steps, channels=channels, data=data,
                                 random_state=random_state)
     out = {k: v for k, v in res.summary().items() if k not in ("method", "sparsity")}
     out["tp_speedup_vs_dense"] = res.dense_tp_time_s / res.tp_time_s
