@@ -747,6 +747,7 @@ class MCA(_ETModel):
     _kind = "max"
     _sel_mode = 0
     _T0, _T_frac = 4.0, 0.8
+    _W_noise0 = 0.25
     _T_min, _rho_max = 1.05, 1e9
 
     def __init__(self, n_components, h_prime=None, gamma=None, n_iter=100, *, rho=None,
@@ -814,6 +815,7 @@ class MMCA(MCA):
 
     _sel_mode = 1
     _T_min, _rho_max = 1.2, 35.0
+    _W_noise0 = 0.0  # 9/10 bars recoveries without parameter noise
 
     def _project(self, W):
         sign = np.where(W < 0, -1.0, 1.0)
