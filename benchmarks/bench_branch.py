@@ -33,16 +33,15 @@ REFERENCE = {  # reference note 6.2 (prototype predictors; TAGE-SC-L = Seznec's 
 }
 PREDICTORS = ["bimodal", "gshare", "tournament", "perceptron", "hashed_perceptron", "tage",
               "tage_sc_l"]
+VALGRIND = {}  # callgrind cross-check of the gzip trace, filled by _traces
 
 
 def _traces(quick: bool):
     from workbench.branch import load_trace, planted_trace, trace_dir, trace_program
 
     out = {}
-    for name in ("SHORT_MOBILE-1", "SHORT_MOBILE-4"):
-        path = trace_dir() / f"{name}.bt9.trace.gz"
-        if path.exists():
-            out[name] = load_trace(path)
+    for path in sorted(trace_dir().glob("*.bt9.trace.gz")):  # every CBP2016 trace available
+        out[path.name.split(".")[0]] = load_trace(path)
     if shutil.which("qemu-x86_64") and shutil.which("gzip"):
         with tempfile.TemporaryDirectory() as tmp:
             data = os.path.join(tmp, "input.dat")
@@ -51,7 +50,13 @@ def _traces(quick: bool):
                                size=60000 if quick else 200000)
             with open(data, "wb") as fh:
                 fh.write(b"".join(words.tolist()))
-            out["gzip-6"] = trace_program(["gzip", "-c", "-6", data])
+            from workbench.branch import GLIBC_BASELINE_TUNABLES, callgrind_branch_counts
+
+            env = {"GLIBC_TUNABLES": GLIBC_BASELINE_TUNABLES}
+            argv = ["gzip", "-c", "-6", data]
+            out["gzip-6"] = trace_program(argv, env=env)
+            if shutil.which("valgrind"):
+                VALGRIND.update(callgrind_branch_counts(argv, env=env))
             py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
             script = os.path.join(tmp, "s.py")
             with open(script, "w") as fh:
@@ -106,6 +111,13 @@ def main(quick: bool = False) -> None:
                 # end-to-end rate (includes the per-branch breakdown); the kernel-only rate is
                 # kernel_branches_per_s
                 case.check["branches_per_s"] = round(len(r.predictions) / case.ours_median)
+    for tname, t in traces.items():  # valgrind's predictor (fixed 4 KB), for reference
+        r = simulate(t, "cachegrind")
+        mpki[(tname, "cachegrind", "4KB")] = r.mpki
+        b.compare(f"mpki {tname} cachegrind 4KB", ours=lambda t=t: simulate(t, "cachegrind"),
+                  peer=None, peer_name="-", repeat=1, warmup=0,
+                  params={"trace": tname, "predictor": "cachegrind"},
+                  check=lambda o, p: {"mpki": round(o.mpki, 4), "storage_bits": o.storage_bits})
     # ---- throughput vs the pure-Python reference on a prefix
     base = traces.get("SHORT_MOBILE-1") or next(iter(traces.values()))
     prefix = base.slice(0, 300000)
@@ -117,6 +129,20 @@ def main(quick: bool = False) -> None:
               repeat=3, params={"branches": prefix.n_branches},
               check=lambda o, p: {"identical_predictions": bool(
                   np.array_equal(o.predictions, np.asarray(p, np.uint8)))})
+    # ---- valgrind cross-check: raw conditional-branch count and valgrind's own predictor
+    if VALGRIND and "gzip-6" in traces:
+        gz = traces["gzip-6"]
+        b.compare("callgrind cross-check gzip-6 (raw counts, cachegrind predictor)",
+                  ours=lambda: simulate(gz, "cachegrind"), peer=None,
+                  peer_name="valgrind callgrind --branch-sim=yes", repeat=1, warmup=0,
+                  params={"glibc_tunables": "GLIBC_BASELINE_TUNABLES"},
+                  check=lambda o, p: {
+                      "traced_cond": o.conditional_branches, "callgrind_Bc": VALGRIND["Bc"],
+                      "count_rel_diff": round((o.conditional_branches - VALGRIND["Bc"])
+                                              / VALGRIND["Bc"], 6),
+                      "mispredictions": o.mispredictions, "callgrind_Bcm": VALGRIND["Bcm"],
+                      "mispred_rel_diff": round((o.mispredictions - VALGRIND["Bcm"])
+                                                / VALGRIND["Bcm"], 6)})
     _sparse_cases(b, traces, quick)
     # ---- headline: mean MPKI of TAGE-SC-L 64KB vs hashed perceptron 64KB
     names = [n for n in traces if not n.startswith("planted")]
@@ -133,18 +159,31 @@ def main(quick: bool = False) -> None:
 
 
 def _sparse_cases(b, traces, quick: bool) -> None:
-    """Base TAGE-SC-L 64KB vs base + 2KB sparse overlay (offline and online), held-out MPKI."""
-    from workbench.branch import sparse_predictor
+    """Base TAGE-SC-L 64KB vs base + 2KB sparse overlay (offline and online), held-out MPKI.
 
-    for tname, t in traces.items():
+    Every trace of the MPKI table plus synthetic traces without any correlation to exploit
+    (i.i.d. random outcomes, a trip-10 loop, a parity target that a linear model cannot
+    express), where the overlay must not hurt. The base simulation is run once per trace
+    (outside the timed call).
+    """
+    from workbench.branch import loop_trace, random_trace, simulate, sparse_predictor
+
+    cases = dict(traces)
+    cases["random-200pc"] = random_trace(400000, 200, random_state=0)
+    cases["loop-10"] = loop_trace(10, 40000)
+    from workbench.branch import planted_trace
+
+    cases["planted-xor-4-11"] = planted_trace("xor", (4, 11), n_iterations=40000,
+                                              random_state=1)
+    for tname, t in cases.items():
+        base = simulate(t, "tage_sc_l", budget="64KB")
         for variant in ("offline", "online"):
-            if variant == "online" and t.n_branches > 5_000_000 and quick:
-                continue
             box = {}
 
-            def run_sp(t=t, variant=variant, box=box):
+            def run_sp(t=t, variant=variant, box=box, base=base):
                 box["r"] = sparse_predictor(t, base="tage_sc_l", base_budget="64KB",
-                                            variant=variant, extra_budget="2KB")
+                                            variant=variant, extra_budget="2KB",
+                                            base_result=base)
                 return box["r"]
 
             b.compare(f"sparse {variant} {tname} (TAGE-SC-L 64KB + 2KB)", ours=run_sp, peer=None,
@@ -152,9 +191,17 @@ def _sparse_cases(b, traces, quick: bool) -> None:
                       params={"trace": tname, "variant": variant},
                       check=lambda o, p: {"base_mpki_heldout": round(o.base_mpki, 4),
                                           "mpki_heldout": round(o.mpki, 4),
-                                          "mpki_change": round(o.mpki_change, 4),
+                                          "mpki_change": round(o.mpki_change, 5),
+                                          "base_mispredictions": o.base_mispredictions,
+                                          "mispredictions": o.mispredictions,
+                                          "never_worse": o.mispredictions
+                                          <= o.base_mispredictions,
                                           "n_models": o.n_models,
-                                          "storage_bits": o.storage_bits})
+                                          "models_helping": int((o.per_model_gain > 0).sum()),
+                                          "models_hurting": int((o.per_model_gain < 0).sum()),
+                                          "storage_bits": o.storage_bits,
+                                          "chooser": "5-bit, +1/-2, on at saturation, "
+                                                     "off below half"})
 
 
 if __name__ == "__main__":

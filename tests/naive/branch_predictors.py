@@ -63,13 +63,18 @@ def naive_perceptron(pcs, taken, cond, n_perceptrons=8, hist_len=8, weight_bits=
 
 
 def naive_sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weights, bias,
-                         n_global, n_local, threshold, chooser_bits, start):
-    """Reference of the sparse override (global history of conditional outcomes only)."""
+                         n_global, n_local, threshold, chooser_bits, penalty, start):
+    """Reference of the sparse override (global history of conditional outcomes only).
+
+    Chooser per model: +1 when the model alone is right, -penalty when the base alone is
+    right (floor 0, cap 2^bits - 1); the model overrides from the moment the counter saturates
+    until it falls below half of its range.
+    """
     ghist = []
     local = {}
     cmax = (1 << chooser_bits) - 1
-    use_at = cmax - 1 if cmax >= 3 else cmax
     chooser = {}
+    active = {}
     out = list(base_pred)
     for i, (t, c, b) in enumerate(zip(taken, cond, branch_id)):
         if not c:
@@ -82,12 +87,41 @@ def naive_sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions,
             x = g + lh
             s = bias[m] + sum(w * x[d] for d, w in zip(positions[m], weights[m]) if d >= 0)
             sp = 1 if s >= 0 else 0
-            ch = chooser.get(m, cmax // 2)
-            if i >= start and abs(s) >= threshold and ch >= use_at:
+            ch = chooser.get(m, 0)
+            on = active.get(m, False)
+            if i >= start and abs(s) >= threshold and on:
                 out[i] = sp
             if sp != base_pred[i]:
-                ch = min(cmax, ch + 1) if sp == t else max(0, ch - 1)
+                ch = min(cmax, ch + 1) if sp == t else max(0, ch - penalty)
+                if ch == cmax:
+                    on = True
+                elif ch < (cmax + 1) / 2:
+                    on = False
             chooser[m] = ch
+            active[m] = on
             local.setdefault(m, []).append(x_t)
         ghist.append(x_t)
+    return out
+
+
+def naive_cachegrind(pcs, taken, cond):
+    """valgrind's do_cond_branch_predict (cachegrind/cg_branchpred.c), transcribed.
+
+    16K auto-zeroed 2-bit counters; index = (7 history bits << 7) | (7 low address bits);
+    the shift register holds every conditional outcome.
+    """
+    counters = [0] * (1 << 14)
+    shift_register = 0
+    out = []
+    for pc, t, c in zip(pcs, taken, cond):
+        if not c:
+            out.append(0)
+            continue
+        indx = ((shift_register & 0x7F) << 7) | (pc & 0x7F)
+        out.append(1 if counters[indx] >= 2 else 0)
+        shift_register = (shift_register << 1) | (1 if t else 0)
+        if t:
+            counters[indx] = min(3, counters[indx] + 1)
+        else:
+            counters[indx] = max(0, counters[indx] - 1)
     return out

@@ -7,7 +7,8 @@ predictor is one Numba loop over the trace arrays, compiled on first use.
 * traces: :class:`Trace`, :func:`read_bt9` / :func:`write_bt9` (CBP2016 BT9, gzip),
   :func:`save_trace` / :func:`load_trace` (compact ``.npz``), :func:`trace_program`
   (qemu-user + the project's TCG plugin);
-* predictors: :func:`simulate` with ``bimodal``, ``gshare``, ``tournament``, ``perceptron``,
+* predictors: :func:`simulate` with ``bimodal``, ``gshare``, ``gselect``, ``cachegrind``
+  (valgrind's own predictor, for cross-checks), ``tournament``, ``perceptron``,
   ``hashed_perceptron``, ``tage``, ``tage_sc_l`` at exact storage budgets (``"8KB"``,
   ``"64KB"``, or bits);
 * sparse correlations: :func:`sparse_correlations` (L1 logistic regression over long global and
@@ -32,7 +33,8 @@ from ._sparse import (BranchModel, SparseAnalysisResult, SparsePredictorResult,
 from ._synthetic import TARGET_PC, loop_trace, periodic_trace, planted_trace, random_trace
 from ._trace import (KIND_COND, Trace, TraceFormatError, load_trace, read_bt9, save_trace,
                      trace_dir, write_bt9)
-from ._tracer import build_plugin, callgrind_branch_counts, read_brtrace, trace_program
+from ._tracer import (GLIBC_BASELINE_TUNABLES, build_plugin, callgrind_branch_counts,
+                      read_brtrace, trace_program)
 
 __all__ = [
     "Trace", "TraceFormatError", "KIND_COND", "read_bt9", "write_bt9", "load_trace",
@@ -41,4 +43,5 @@ __all__ = [
     "sparse_predictor", "SparsePredictorResult", "fit_sparse_logistic", "history_features",
     "planted_trace", "loop_trace", "periodic_trace", "random_trace", "TARGET_PC",
     "trace_program", "build_plugin", "read_brtrace", "callgrind_branch_counts",
+    "GLIBC_BASELINE_TUNABLES",
 ]

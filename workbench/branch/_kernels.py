@@ -125,6 +125,37 @@ def _gshare(pc, taken, cond, log_size, hist_len, shift, init):
 
 
 @kernel
+def _gselect(pc, taken, cond, pc_bits, hist_bits, shift, init):
+    """gselect: 2-bit counters indexed by ``(history << pc_bits) | (pc >> shift) & pc_mask``.
+
+    With ``pc_bits = hist_bits = 7``, ``shift = 0``, ``init = 0`` this is valgrind's
+    conditional-branch predictor (``do_cond_branch_predict`` in cachegrind/cg_branchpred.c,
+    also used by callgrind): 16K counters, auto-zeroed, a global history of conditional
+    outcomes.
+    """
+    n = pc.shape[0]
+    pmask = (1 << pc_bits) - 1
+    hmask = (1 << hist_bits) - 1
+    table = np.full(1 << (pc_bits + hist_bits), init, np.int8)
+    pred = np.zeros(n, np.uint8)
+    ghr = 0
+    for i in range(n):
+        if cond[i] == 0:
+            continue
+        idx = (ghr << pc_bits) | ((pc[i] >> shift) & pmask)
+        c = table[idx]
+        pred[i] = 1 if c >= 2 else 0
+        t = taken[i]
+        if t != 0:
+            if c < 3:
+                table[idx] = c + 1
+        elif c > 0:
+            table[idx] = c - 1
+        ghr = ((ghr << 1) | t) & hmask
+    return pred
+
+
+@kernel
 def _tournament(pc, taken, cond, log_global, hist_len, log_local, log_chooser, shift):
     """McFarling combining predictor: gshare + bimodal + per-PC 2-bit chooser."""
     n = pc.shape[0]
@@ -695,16 +726,37 @@ def _history_features(taken, cond, branch_id, select, n_global, n_local, n_ids, 
 
 
 @kernel
+def _chooser_step(chooser, active, model_right, cmax, penalty):
+    """One disagreement between a sparse model and the base predictor.
+
+    The counter (``0..cmax``, starts at 0) moves +1 when the model is right and ``-penalty``
+    when the base is right, so it drifts upwards only if the model wins more than
+    ``penalty / (penalty + 1)`` of the disagreements. The model is switched on when the counter
+    saturates at ``cmax`` and off again when it falls below half of its range (hysteresis), so a
+    model that stops helping is dropped after a few lost disagreements. Returns
+    ``(chooser, active)``.
+    """
+    if model_right:
+        chooser = chooser + 1 if chooser < cmax else cmax
+    else:
+        chooser = chooser - penalty if chooser > penalty else 0
+    if chooser >= cmax:
+        active = 1
+    elif 2 * chooser < cmax + 1:
+        active = 0
+    return chooser, active
+
+
+@kernel
 def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weights, bias,
-                    n_global, n_local, threshold, chooser_bits, start):
+                    n_global, n_local, threshold, chooser_bits, chooser_penalty, start):
     """Override ``base_pred`` with per-branch sparse linear models.
 
     Model ``m`` (``model_of[branch_id] = m``, -1 = none) predicts
     ``sign(bias[m] + sum_q weights[m, q] * x[positions[m, q]])`` over the ±1 feature vector
-    x = (global history, local history). The override is used when ``|sum| >= threshold`` and
-    the per-model chooser counter (``chooser_bits`` bits, starting at the midpoint, +1 when the
-    model alone is right, -1 when the base alone is right) is at least ``2^bits - 2``: the model
-    must first win clearly more disagreements than it loses. Only branches
+    x = (global history, local history). Safe override (see :func:`_chooser_step`): the model
+    overrides only while its ``active`` flag is set and ``|sum| >= threshold``; the flag comes
+    from a per-model chooser counter trained on every disagreement with the base. Only branches
     ``i >= start`` may be overridden (held-out window).
     """
     n = taken.shape[0]
@@ -718,8 +770,8 @@ def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weig
     lh = np.full((max(n_models, 1), 2 * max(n_local, 1)), -1, np.int8)
     lpos = np.zeros(max(n_models, 1), np.int64)
     cmax = (1 << chooser_bits) - 1
-    use_at = cmax - 1 if cmax >= 3 else cmax  # override only near saturation
-    chooser = np.full(max(n_models, 1), cmax // 2, np.int64)
+    chooser = np.zeros(max(n_models, 1), np.int64)
+    active = np.zeros(max(n_models, 1), np.int64)
     out = base_pred.copy()
     for i in range(n):
         if cond[i] == 0:
@@ -739,14 +791,13 @@ def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weig
                     v = lh[m, lp + d - n_global]
                 s += weights[m, q] * v
             sp = 1 if s >= 0 else 0
-            if i >= start and abs(s) >= threshold and chooser[m] >= use_at:
+            if i >= start and abs(s) >= threshold and active[m] != 0:
                 out[i] = sp
             if sp != base_pred[i]:
-                if sp == taken[i]:
-                    if chooser[m] < cmax:
-                        chooser[m] += 1
-                elif chooser[m] > 0:
-                    chooser[m] -= 1
+                c, a = _chooser_step(chooser[m], active[m], sp == taken[i], cmax,
+                                     chooser_penalty)
+                chooser[m] = c
+                active[m] = a
             if n_local > 0:
                 lp = lp - 1 if lp > 0 else n_local - 1
                 lpos[m] = lp
@@ -761,7 +812,7 @@ def _sparse_overlay(taken, cond, branch_id, base_pred, model_of, positions, weig
 @kernel
 def _sgd_l1_online(taken, cond, branch_id, base_pred, model_of, n_models, n_global, n_local,
                    eta0, lam0, lam_min, lam_max, max_nonzero, k_deploy, weight_bits,
-                   weight_scale, refresh, threshold, chooser_bits, start):
+                   weight_scale, refresh, threshold, chooser_bits, chooser_penalty, start):
     """Online sparse models: SGD on the logistic loss with Tsuruoka's cumulative L1 penalty.
 
     Each modelled branch keeps a dense float weight vector over (global, local) ±1 history
@@ -791,8 +842,8 @@ def _sgd_l1_online(taken, cond, branch_id, base_pred, model_of, n_models, n_glob
     dep_b = np.zeros(nm, np.int64)
     wq = (1 << (weight_bits - 1)) - 1
     cmax = (1 << chooser_bits) - 1
-    use_at = cmax - 1 if cmax >= 3 else cmax
-    chooser = np.full(nm, cmax // 2, np.int64)
+    chooser = np.zeros(nm, np.int64)
+    active = np.zeros(nm, np.int64)
     x = np.zeros(dim, np.float64)
     out = base_pred.copy()
     nnz_out = np.zeros(nm, np.int64)
@@ -815,14 +866,13 @@ def _sgd_l1_online(taken, cond, branch_id, base_pred, model_of, n_models, n_glob
                     s += dep_w[m, qq] * np.int64(x[d])
             sp = 1 if s >= 0 else 0
             if i >= start and steps[m] >= refresh and abs(s) >= threshold \
-                    and chooser[m] >= use_at:
+                    and active[m] != 0:
                 out[i] = sp
             if steps[m] >= refresh and sp != base_pred[i]:
-                if sp == taken[i]:
-                    if chooser[m] < cmax:
-                        chooser[m] += 1
-                elif chooser[m] > 0:
-                    chooser[m] -= 1
+                c, a = _chooser_step(chooser[m], active[m], sp == taken[i], cmax,
+                                     chooser_penalty)
+                chooser[m] = c
+                active[m] = a
             # SGD step on the logistic loss, y in {-1, +1}
             yv = 1.0 if taken[i] != 0 else -1.0
             z = w[m, dim]

@@ -118,6 +118,34 @@ def _gshare_run(a: tuple, c: dict) -> np.ndarray:
                    int(c["init"]))
 
 
+# ---------------------------------------------------------------- gselect / cachegrind
+
+
+def _gselect_cfg(budget_bits: int, **over: Any) -> dict:
+    n = max(2, _log2_floor(budget_bits / 2))
+    return _apply({"pc_bits": n - n // 2, "hist_bits": n // 2, "shift": 2, "init": 2}, over,
+                  "gselect")
+
+
+def _cachegrind_cfg(budget_bits: int, **over: Any) -> dict:
+    # valgrind 3.x cachegrind/cg_branchpred.c: N_HIST_BITS = N_IADD_BITS = 7,
+    # N_IADDR_LO_ZERO_BITS = 0 on x86/amd64 (2 on arm64), counters auto-zeroed. Fixed size
+    # (4 KB of counters), independent of the budget.
+    return _apply({"pc_bits": 7, "hist_bits": 7, "shift": 0, "init": 0}, over, "cachegrind")
+
+
+def _gselect_storage(c: dict) -> tuple[int, int]:
+    return (1 << (c["pc_bits"] + c["hist_bits"])) * 2, c["hist_bits"]
+
+
+def _gselect_run(a: tuple, c: dict) -> np.ndarray:
+    from ._kernels import _gselect
+
+    pc, _, taken, cond = a
+    return _gselect(pc, taken, cond, int(c["pc_bits"]), int(c["hist_bits"]), int(c["shift"]),
+                    int(c["init"]))
+
+
 # ---------------------------------------------------------------- tournament
 
 
@@ -353,6 +381,12 @@ PREDICTORS: dict[str, PredictorSpec] = {
                              _bimodal_cfg, _bimodal_storage, _bimodal_run),
     "gshare": PredictorSpec("gshare", "2-bit counters indexed by PC xor global history "
                             "(McFarling 1993)", _gshare_cfg, _gshare_storage, _gshare_run),
+    "gselect": PredictorSpec("gselect", "2-bit counters indexed by global history "
+                             "concatenated with PC bits (Pan, So & Rahmeh 1992)", _gselect_cfg,
+                             _gselect_storage, _gselect_run),
+    "cachegrind": PredictorSpec("cachegrind", "valgrind's cachegrind/callgrind --branch-sim "
+                                "predictor: 16K 2-bit counters, 7 history bits above 7 PC bits",
+                                _cachegrind_cfg, _gselect_storage, _gselect_run),
     "tournament": PredictorSpec("tournament", "gshare + bimodal + per-PC chooser "
                                 "(McFarling 1993)", _tournament_cfg, _tournament_storage,
                                 _tournament_run),
@@ -400,6 +434,12 @@ def _check_cfg(predictor: str, cfg: dict) -> None:
     for key in ("log_size", "log_global", "log_local", "log_chooser", "log_table", "log_base"):
         if key in cfg and not 1 <= cfg[key] <= 30:
             raise error(key, "in [1, 30]", cfg[key])
+    if "init" in cfg and not 0 <= cfg["init"] <= 3:
+        raise error("init", "a 2-bit counter value in [0, 3]", cfg["init"])
+    if "pc_bits" in cfg and not (1 <= cfg["pc_bits"] and 1 <= cfg["hist_bits"]
+                                 and cfg["pc_bits"] + cfg["hist_bits"] <= 30):
+        raise error("pc_bits + hist_bits", "in [2, 30] with each >= 1",
+                    (cfg["pc_bits"], cfg["hist_bits"]))
     if "hist_len" in cfg and not (1 <= cfg["hist_len"] <= 62 or predictor == "perceptron"):
         raise error("hist_len", "in [1, 62]", cfg["hist_len"])
     if "weight_bits" in cfg and not 2 <= cfg["weight_bits"] <= 16:

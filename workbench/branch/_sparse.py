@@ -282,24 +282,28 @@ class SparsePredictorResult(Result):
 def _bits_per_model(k: int, n_global: int, n_local: int, weight_bits: int, bias_bits: int,
                     tag_bits: int, chooser_bits: int) -> int:
     pos_bits = int(np.ceil(np.log2(max(2, n_global + n_local))))
-    return tag_bits + k * (pos_bits + weight_bits) + bias_bits + chooser_bits + n_local
+    # + 1: the model's "active" flag (override on/off, see _kernels._chooser_step)
+    return tag_bits + k * (pos_bits + weight_bits) + bias_bits + chooser_bits + 1 + n_local
 
 
 def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = "64KB",
                      variant: str = "offline", extra_budget: Any = "2KB",
                      n_global: int = 512, n_local: int = 16, max_nonzero: int = 8,
                      train_fraction: float = 0.5, weight_bits: int = 5, bias_bits: int = 6,
-                     tag_bits: int = 12, chooser_bits: int = 3, weight_scale: float = 4.0,
+                     tag_bits: int = 12, chooser_bits: int = 5, chooser_penalty: int = 2,
+                     weight_scale: float = 4.0,
                      threshold: int = 0, max_samples: int = 4000,
                      online_max_nonzero: int = 50, refresh: int = 1000,
                      base_result: SimulationResult | None = None) -> SparsePredictorResult:
     """Base predictor augmented with compact per-branch sparse models.
 
     Storage per modelled branch (bits): ``tag_bits + k * (ceil(log2(L_g + L_l)) + weight_bits)
-    + bias_bits + chooser_bits + L_l`` (the local history register), with ``k = max_nonzero``;
-    the number of models is ``floor(extra_budget / bits_per_model)``; the 512-bit global history
-    of conditional outcomes is counted too. With the defaults (k = 8, 512 + 16 history, 5-bit
-    weights, 6-bit bias, 12-bit tag, 3-bit chooser) a model takes 157 bits and 2 KB holds 101.
+    + bias_bits + chooser_bits + 1 + L_l`` (chooser counter, active flag, local history
+    register), with ``k = max_nonzero``; the number of models is
+    ``floor((extra_budget - L_g) / bits_per_model)``: the ``L_g``-bit global history of
+    conditional outcomes is counted in the budget too. With the defaults (k = 8, 512 + 16
+    history, 5-bit weights, 6-bit bias, 12-bit tag, 5-bit chooser + flag) a model takes 160 bits
+    and 2 KB holds 99.
 
     Protocol: the first ``train_fraction`` of the trace is the profiling window. Branches are
     ranked by the base predictor's mispredictions there.
@@ -313,11 +317,19 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
       ``refresh`` executions. The dense learner state is reported as ``training_state_bits``,
       outside the budget.
 
-    In both variants a modelled branch's prediction replaces the base prediction when
-    ``|sum| >= threshold`` and its ``chooser_bits`` counter (trained when the two disagree)
-    is within one step of saturation in favour of the model (it starts at the midpoint), so a
-    model must win clearly more disagreements than it loses before it overrides anything. MPKI
-    is compared on the held-out branches after the window.
+    Safe override (in both variants). Zouzias et al. apply sparse models only to the hard
+    branches where they help; here each model carries a ``chooser_bits`` counter and an
+    ``active`` flag, trained on every execution where model and base disagree (also while the
+    model is not overriding, as a shadow predictor): +1 when the model is right,
+    ``-chooser_penalty`` when the base is right, starting at 0. The model overrides only after
+    the counter saturates (it has out-predicted the base on ``2^chooser_bits - 1`` more
+    disagreements than ``chooser_penalty`` times those it lost) and stops as soon as the counter
+    falls below half of its range. With penalty 2 the counter rises only where the model wins
+    more than 2/3 of the disagreements; a model that is a coin flip against the base (no
+    correlation to exploit) reaches saturation of a 5-bit counter from 0 with probability
+    about 0.618^31 ~ 3e-7 per excursion (gambler's ruin with steps +1 / -2), so it practically
+    never switches on, and one that stops helping is dropped after about 8 net losses. The prediction also must reach ``|sum| >= threshold``.
+    MPKI is compared on the held-out branches after the window.
     """
     tr = load_trace(trace)
     check_options(variant, ("offline", "online"), "variant")
@@ -330,6 +342,8 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
     weight_bits = check_int(weight_bits, "weight_bits", min_value=2, max_value=16)
     bias_bits = check_int(bias_bits, "bias_bits", min_value=2, max_value=16)
     chooser_bits = check_int(chooser_bits, "chooser_bits", min_value=1, max_value=8)
+    chooser_penalty = check_int(chooser_penalty, "chooser_penalty", min_value=1,
+                                max_value=(1 << chooser_bits) - 1)
     tag_bits = check_int(tag_bits, "tag_bits", min_value=0, max_value=64)
     weight_scale = check_scalar(weight_scale, "weight_scale", min_value=0.0,
                                 include_min=False)
@@ -396,7 +410,8 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
         from ._kernels import _sparse_overlay
 
         out = _sparse_overlay(taken, condu8, ids, base_res.predictions, model_of, positions,
-                              weights, bias, n_global, n_local, threshold, chooser_bits, start)
+                              weights, bias, n_global, n_local, threshold, chooser_bits,
+                              chooser_penalty, start)
         models_pc = uniq[np.asarray(kept, np.int64)] if m else np.zeros(0, np.uint64)
         n_used = m
     else:
@@ -408,7 +423,8 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
         out, _, _ = _sgd_l1_online(taken, condu8, ids, base_res.predictions, model_of, n_used,
                                    n_global, n_local, 0.1, 0.01, 1e-5, 0.1,
                                    int(online_max_nonzero), k, weight_bits, weight_scale,
-                                   int(refresh), threshold, chooser_bits, start)
+                                   int(refresh), threshold, chooser_bits, chooser_penalty,
+                                   start)
         models_pc = uniq[ranked]
         training_bits = n_used * (n_global + n_local + 1) * 2 * 32
     held = np.zeros(tr.n_branches, bool)
