@@ -4,6 +4,8 @@
   1e5} and H in {10, 32, 100} (H = 10: 5x5 bars, D = 25; H = 32, 100: a random Gaussian
   dictionary, D = 64; H' = 8, gamma = 5 for H = 10 and 4 otherwise). Ours alone (ProSper itself
   no longer runs on current NumPy; see the reference note).
+* Models: seconds per EM iteration of all six models on their own bars data (ProSper's H',
+  gamma; N = 1000, GSC 10 000) in the first iterations of the default schedule.
 * Bars test (5x5, amplitude 10, pi = 0.2, sigma = 2, N = 1000): BSC with ProSper's schedule
   (150 iterations, T 5 -> 1, data cut) against scikit-learn DictionaryLearning (alpha = 5, cd:
   the best alpha in the reference note; alpha = 1 is the default), MiniBatchDictionaryLearning
@@ -29,7 +31,7 @@ import numpy as np
 
 from benchmarks._harness import Benchmark, Case
 
-GROUPS = ("scaling", "bars")
+GROUPS = ("scaling", "models", "bars")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMBA_NUM_THREADS")
 
@@ -57,7 +59,9 @@ def _recovery(fit_fn, seeds):
 
 
 def _group(case_name: str) -> str:
-    return "scaling" if case_name.startswith("BSC EM iteration") else "bars"
+    if case_name.startswith("BSC EM iteration"):
+        return "scaling"
+    return "models" if case_name.startswith("EM iteration, ") else "bars"
 
 
 def _kept_cases(b: Benchmark, only: str) -> list[Case]:
@@ -103,6 +107,32 @@ def _scaling(b: Benchmark, quick: bool) -> None:
                       repeat=1 if N >= 100000 else 2, warmup=1 if N < 100000 else 0,
                       params={"N": N, "H": H, "h_prime": 8, "gamma": g, "D": Y.shape[1]},
                       check=check)
+
+
+def _models(b: Benchmark, quick: bool) -> None:
+    """Seconds per EM iteration of every model on its own 5x5 bars data (N = 1000; GSC 10 000)
+    with ProSper's H', gamma and the default schedule, measured in iterations 1-5 (T > 1, the
+    data-point cut on where the model has one: the two-pass E-step)."""
+    from workbench.sparse_coding import MODELS, make_bars
+    from workbench.sparse_coding.experiments import BARS_SETTINGS
+
+    for name, (hp, g, _) in BARS_SETTINGS.items():
+        N = 10000 if name == "gsc" else 1000
+        pi = (0.8, 0.15, 0.05) if name == "dsc" else 0.2
+        d = make_bars(5, N, pi=pi, sigma=1.0 if name == "gsc" else 2.0, kind=name,
+                      random_state=1000)
+
+        def ours(Y=d.Y, name=name, hp=hp, g=g):
+            return MODELS[name](10, hp, g, n_iter=6, tol=0, random_state=0).fit(Y)
+
+        def check(o, _p, N=N):
+            it = float(np.median(o.iteration_seconds_[1:]))
+            return {"s_per_iteration": it, "states": o.n_states_,
+                    "ns_per_point_state": it / (N * o.n_states_) * 1e9}
+
+        b.compare(f"EM iteration, {name.upper()} bars N={N}", ours=ours, peer=None,
+                  peer_name="-", repeat=1 if quick else 3, warmup=1,
+                  params={"N": N, "H": 10, "h_prime": hp, "gamma": g}, check=check)
 
 
 def _bars(b: Benchmark, quick: bool) -> None:
@@ -209,6 +239,8 @@ def main(quick: bool = False, only: str | None = None) -> None:
     kept = _kept_cases(b, only) if only is not None else []
     if only in (None, "scaling"):
         _scaling(b, quick)
+    if only in (None, "models"):
+        _models(b, quick)
     if only in (None, "bars"):
         _bars(b, quick)
     b.cases = sorted(kept + b.cases, key=lambda c: GROUPS.index(_group(c.name)))

@@ -10,7 +10,8 @@ arXiv:1908.06843, 2019):
 
 all learned by truncated EM with a shared driver: per data point, H' candidate units chosen by a
 selection function, every state with at most gamma active units among them, streamed log joints
-and log-sum-exp (the N x |K| matrix is never stored), the Gram trick
+and log-sum-exp (the N x |K| matrix is not needed; GSC/MCA/MMCA keep it between the two passes
+of a data-cut iteration only while it fits in 128 MiB), the Gram trick
 ``||y - W^T s||^2 = y^T y - 2 s^T W y + s^T G s`` for the linear models, deterministic
 annealing and ET's data-point cut, and data-parallel E-steps through the sweep executors.
 

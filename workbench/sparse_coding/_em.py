@@ -6,7 +6,10 @@ compute the sufficient statistics of data shards on other processes or machines;
 sums them in shard order and solves the M-step once. Data-point truncation ("N_cut") needs a
 global threshold, so a cut iteration makes two passes: pass 1 returns each point's tempered log
 evidence (O(N) numbers), the driver picks the threshold, pass 2 accumulates the statistics of
-the kept points (O(H D + H^2) numbers per shard).
+the kept points (O(H D + H^2) numbers per shard). With a single shard the E-step finds the
+threshold itself: the linear models keep per-point statistics from one pass and weight them
+afterwards; GSC/MCA/MMCA make two passes that share the candidates and (while N |K| <= 2^24)
+the log joints, so every state's log joint is still evaluated once per iteration.
 """
 
 from __future__ import annotations
