@@ -273,7 +273,12 @@ def measure_step(model: str = "resnet50", *, batch: int = 32, out: str | Path,
                  iters: int = 10) -> Path:
     """Time one dense fp16 training step of a torchvision model and group its kernels."""
     torch = _setup()
-    import torchvision
+    try:
+        import torchvision
+    except ImportError as exc:  # only this function needs it; torch alone does not ship it
+        raise ImportError(
+            "measure_step needs torchvision matching the installed torch "
+            f"(torch {torch.__version__}): pip install torchvision") from exc
 
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
