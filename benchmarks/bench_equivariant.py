@@ -48,7 +48,7 @@ def _peer_tp(o3, tp, mask=None):
 def _learned_mask(tp_big: TensorProduct, sparsity: float) -> np.ndarray:
     """Mask found by the gate on a teacher-student task with the same path set (8 channels)."""
     res = teacher_student(method="three_phase", l_max=tp_big.irreps_in1.lmax, mul=4,
-                          sparsity=sparsity, n_steps=640, random_steps=256, adaptive_steps=128,
+                          sparsity=sparsity, n_steps=768, random_steps=384, adaptive_steps=128,
                           random_state=0)
     mask = np.zeros(tp_big.n_paths, bool)
     mask[res.student_paths] = True
@@ -166,8 +166,96 @@ def main(quick: bool = False) -> None:
                       repeat=repeat, params={"mode": mode, "n_paths": tpm.n_paths},
                       check=lambda a, b: {} if b is None else
                       {"max_abs_diff": float(np.abs(a - b).max())})
+    _teacher_student_cases(bench, n_seeds=3 if quick else 10)
+    if not quick:
+        _water_cases(bench)
     path = bench.write()
     print(f"wrote {path}")
+
+
+def _teacher_student_cases(bench: Benchmark, n_seeds: int) -> None:
+    """Recall of the teacher's paths (L = 2, 15 paths) at 30 / 50 / 70 % sparsity: the
+    three-phase gate (ours) vs a random fixed mask (peer), seeds 0..n_seeds-1; the time is
+    that of all training runs (one pass, no warm-up)."""
+    for k in (0.3, 0.5, 0.7):
+        runs = {}
+
+        def run(method, k=k, runs=runs):
+            runs[method] = [teacher_student(method=method, sparsity=k, random_state=s)
+                            for s in range(n_seeds)]
+            return runs[method]
+
+        def check(a, b, runs=runs, k=k):
+            ad = [teacher_student(method="adaptive_only", sparsity=k, random_state=s).recall
+                  for s in range(n_seeds)]
+            return {"recall_three_phase": float(np.mean([r.recall for r in a])),
+                    "seeds_full_recall": sum(r.recall == 1.0 for r in a),
+                    "recall_random_mask": float(np.mean([r.recall for r in b])),
+                    "recall_adaptive_only": float(np.mean(ad)),
+                    "median_test_mse": float(np.median([r.test_mse for r in a]))}
+
+        bench.compare(f"teacher-student uuu L=2 8ch k={int(k * 100)}% ({n_seeds} seeds)",
+                      ours=lambda: run("three_phase"), peer=lambda: run("random_fixed"),
+                      peer_name="random fixed mask", repeat=1, warmup=0,
+                      params={"sparsity": k, "n_seeds": n_seeds, "n_steps": 768,
+                              "random_steps": 384, "adaptive_steps": 128}, check=check)
+
+
+#: Adam rate per method: 0.1 is the better of {0.02, 0.1} for the dense and random-mask
+#: models; the three-phase run's random phase diverges at 0.1 (loss 0.05 -> 0.4).
+_WATER_LR = {"dense": 0.1, "three_phase": 0.02, "random_fixed": 0.1}
+
+
+def _water_cases(bench: Benchmark) -> None:
+    """Water toy (PySCF, HF/def2-SVP, 96 train / 32 held-out conformers, data seed 0): test
+    H MAE of the 70 %-sparse three-phase model vs dense and vs a random mask; timed: the
+    fixed-phase (pruned) products vs the dense products on the held-out pairs."""
+    try:
+        import pyscf  # noqa: F401
+    except ImportError:
+        return
+    from workbench.equivariant import water_fock_dataset, water_hamiltonian_toy
+
+    from concurrent.futures import ProcessPoolExecutor
+
+    data = water_fock_dataset(128, random_state=0)
+    methods = ("dense", "three_phase", "random_fixed")
+    with ProcessPoolExecutor(max_workers=3) as pool:
+        futures = {m: pool.submit(water_hamiltonian_toy, method=m, data=data,
+                                  lr=_WATER_LR[m], random_state=0) for m in methods}
+        res = {m: f.result() for m, f in futures.items()}
+    ours, dense, rand = res["three_phase"], res["dense"], res["random_fixed"]
+    # time the fixed-phase products with the learned masks (structure of the trained model;
+    # weight values do not change the cost): off-diagonal per-pair weights, 3 pairs x 32
+    # held-out conformers x 8 = 768 rows per product
+    from workbench.equivariant._water import _Model, pyscf_shells
+
+    shells, _ = pyscf_shells("def2-svp")
+    model = _Model(shells, 4, 0.7, "three_phase", [0, 1, 2], channels=ours.channels)
+    rng = np.random.default_rng(0)
+    n = 768
+    split = np.cumsum([tp.n_paths for tp in model.tps])[:-1]
+    calls_sparse, calls_dense = [], []
+    for k, (tp, mask) in enumerate(zip(model.tps, np.split(ours.kept_mask, split))):
+        x1 = rng.standard_normal((n, tp.irreps_in1.dim))
+        x2 = rng.standard_normal((n, tp.irreps_in2.dim))
+        w = rng.standard_normal((n, tp.weight_numel) if k == 0 else tp.weight_numel)
+        small, ws = tp.pruned(mask), tp.prune_weights(w, mask)
+        calls_sparse.append(lambda s=small, a=x1, b=x2, c=ws: s(a, b, c))
+        calls_dense.append(lambda t=tp, a=x1, b=x2, c=w: t(a, b, c))
+    bench.compare("water toy HF/def2-SVP L=4 70% three-phase: fixed-phase products",
+                  ours=lambda: [f() for f in calls_sparse],
+                  peer=lambda: [f() for f in calls_dense],
+                  peer_name="dense products (all paths)", repeat=7,
+                  params={"n_train": 96, "n_test": 32, "sparsity": 0.7, "seed": 0,
+                          "channels": ours.channels, "rows_per_product": n,
+                          "lr": str(_WATER_LR)},
+                  check=lambda a, b: {
+                      "test_mae_three_phase": ours.test_mae, "test_mae_dense": dense.test_mae,
+                      "test_mae_random_mask": rand.test_mae,
+                      "mae_ratio_vs_dense": ours.test_mae / dense.test_mae,
+                      "random_mask_ratio_vs_dense": rand.test_mae / dense.test_mae,
+                      "flops_fraction": ours.flops_fraction})
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ def tp_sparsity_point(*, l_max: int = 4, mul: int = 32, batch: int = 256,
 
 
 def water_point(*, method: str = "three_phase", sparsity: float = 0.7, n_train: int = 96,
-                n_test: int = 32, n_steps: int = 400, channels: int = 32,
+                n_test: int = 32, n_steps: int = 400, channels: int = 16,
+                lr: float = 0.1,
                 random_state: Any = 0, data_seed: Any = None) -> dict[str, Any]:
     """One water Hamiltonian toy run (needs PySCF; data cached after the first call).
 
@@ -98,8 +99,10 @@ def water_point(*, method: str = "three_phase", sparsity: float = 0.7, n_train: 
     seed = random_state if data_seed is None else data_seed
     data = water_fock_dataset(n_train + n_test, random_state=seed)
     res = water_hamiltonian_toy(method=method, sparsity=sparsity, n_train=n_train,
-                                n_test=n_test, n_steps=n_steps, channels=channels, data=data,
+                                n_test=n_test, n_steps=n_steps, channels=channels, lr=lr,
+                                data=data,
                                 random_state=random_state)
-    out = {k: v for k, v in res.summary().items() if k not in ("method", "sparsity")}
+    out = {k: v for k, v in res.summary().items()
+           if k not in ("method", "sparsity", "channels")}
     out["tp_speedup_vs_dense"] = res.dense_tp_time_s / res.tp_time_s
     return out
