@@ -380,7 +380,7 @@ def _estep_max(item: dict[str, Any]) -> dict[str, Any]:
         err = np.zeros(nc)
         rho = float(item["rho"])
         P = np.sign(W) * np.abs(W) ** rho if cfg["sel_mode"] == 1 else W ** rho
-        k._max_estep(Y, W, np.ascontiguousarray(P), math.log1p(-pi), math.log(pi), float(item["rho"]),
+        k._max_estep(Y, W, np.ascontiguousarray(P), math.log1p(-pi), math.log(pi), rho,
                      float(item["beta"]), float(p["sigma2"]), cfg["sel_mode"], cfg["hp"],
                      int(cfg["all_singletons"]), tu, tv, tn, weight, int(want), nc,
                      logev_t, logev_u, cand, S, A, AY, err,
