@@ -36,7 +36,7 @@ PREDICTORS = ["bimodal", "gshare", "tournament", "perceptron", "hashed_perceptro
 VALGRIND = {}  # callgrind cross-check of the gzip trace, filled by _traces
 
 
-def _traces(quick: bool):
+def _traces(quick: bool, valgrind: bool = True):
     from workbench.branch import load_trace, planted_trace, trace_dir, trace_program
 
     out = {}
@@ -55,7 +55,7 @@ def _traces(quick: bool):
             env = {"GLIBC_TUNABLES": GLIBC_BASELINE_TUNABLES}
             argv = ["gzip", "-c", "-6", data]
             out["gzip-6"] = trace_program(argv, env=env)
-            if shutil.which("valgrind"):
+            if valgrind and shutil.which("valgrind"):
                 VALGRIND.update(callgrind_branch_counts(argv, env=env))
             py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
             script = os.path.join(tmp, "s.py")
@@ -74,12 +74,38 @@ def _traces(quick: bool):
     return out
 
 
-def main(quick: bool = False) -> None:
+def _kept_cases(b, only: str) -> list:
+    """Rows of the other groups from the existing results file (``only="sparse"``)."""
+    import json
+
+    from benchmarks._harness import Case
+
+    path = b.results_dir / "branch.json"
+    if not path.exists():
+        return []
+    kept = []
+    for c in json.loads(path.read_text())["cases"]:
+        if (c["case"].startswith("sparse ")) == (only == "sparse"):
+            continue
+        kept.append(Case(c["case"], c["peer"], c["ours_s"], c["peer_s"], c["params"],
+                         c["check"]))
+    return kept
+
+
+def main(quick: bool = False, only: str | None = None) -> None:
+    """Run the benchmark; ``only="sparse"`` reruns the sparse rows and keeps the others."""
     from tests.naive.branch_predictors import naive_gshare
     from workbench.branch import simulate
 
+    if only not in (None, "sparse"):
+        raise ValueError(f"only must be 'sparse' or None; got {only!r}")
     b = Benchmark("branch")
-    traces = _traces(quick)
+    traces = _traces(quick, valgrind=only is None)
+    if only == "sparse":
+        _sparse_cases(b, traces, quick)
+        b.cases = _kept_cases(b, only) + b.cases
+        b.write()
+        return
     # ---- MPKI of every predictor x budget x trace (one timed run each)
     mpki = {}
     from workbench.branch import loop_trace
@@ -200,9 +226,15 @@ def _sparse_cases(b, traces, quick: bool) -> None:
                                           "models_helping": int((o.per_model_gain > 0).sum()),
                                           "models_hurting": int((o.per_model_gain < 0).sum()),
                                           "storage_bits": o.storage_bits,
-                                          "chooser": "5-bit, +1/-2, on at saturation, "
+                                          "chooser": "6-bit, +1/-1, on at saturation, "
                                                      "off below half"})
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=["sparse"], default=None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    main(quick=args.quick, only=args.only)

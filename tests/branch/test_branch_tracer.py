@@ -104,6 +104,7 @@ def _gzip_input(path, n_words=600000):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # qemu + valgrind on ~100 M branches: 2-4 min, more on a busy box
 @needs_qemu
 @pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("gzip") is None,
                     reason="valgrind and gzip needed: apt-get install -y valgrind gzip")
