@@ -8,9 +8,10 @@ Without parameter noise TSC recovered all bars in 4/10 seeds and MCA in 7/10: lo
 e.g. a TSC field converging to minus the sum of a horizontal and a vertical bar (a cross;
 the missing bar is then explained by two ternary causes of opposite sign). With ProSper's
 annealed W noise (std 1/4 of the data's mean per-pixel std, decaying linearly to 0 with the
-temperature), measured this session on 2 shared cores, one thread per run:
-TSC 10/10 on seeds 0-9 and 10/10 on 100-109 (pi within 0.01, sigma within 0.04); BSC 10/10
-and 10/10 (pi in [0.191, 0.208], sigma in [1.967, 2.044]). The same W noise did not help MCA
+temperature), measured this session on 2 shared cores, one thread per run: TSC 10/10 on
+seeds 0-9 and 10/10 on 100-109 (pi in [0.190, 0.208], sigma in [1.977, 2.075]). Without noise
+(their defaults) BSC 10/10 and 10/10 (pi in [0.191, 0.208], sigma in [1.967, 2.044]), DSC 10/10
+and 10/10 (pi_k within 0.01, sigma in [1.981, 2.033]). The same W noise did not help MCA
 (4 of 9 seeds: 0, 2, 5 | 106 full; 1, 6 | 100, 101, 105 with 9 bars, sigma about 2.5), so MCA
 keeps ProSper's schedule and its xfail. MMCA and GSC were not re-run this session (their
 fits take 10+ minutes each on the shared 2 cores).
