@@ -112,10 +112,13 @@ def test_gzip_raw_counts_and_mispredictions_match_callgrind(tmp_path):
     """Raw totals of a real program (gzip -6 of 3 MB): trace vs valgrind callgrind.
 
     Both runs get ``GLIBC_TUNABLES=GLIBC_BASELINE_TUNABLES`` so glibc picks the same string
-    routines under both tools (see :func:`callgrind_branch_counts`). Measured: 97 267 796
-    conditional branches traced vs callgrind's 97 299 633 (0.033 %, all of it in ld.so/libc
-    start-up; gzip's own code 97 248 869 vs 97 248 876); valgrind's predictor simulated on the
-    trace (``"cachegrind"``) mispredicts 3 837 859 times vs callgrind's Bcm 3 838 831 (0.025 %).
+    routines under both tools (see :func:`callgrind_branch_counts`). Measured by hand with the
+    same input (QEMU run without the variable): 97 267 796 conditional branches traced vs
+    callgrind's 97 299 633 (0.033 %, all of it in ld.so/libc start-up; gzip's own code
+    97 248 869 vs 97 248 876); valgrind's predictor simulated on the trace (``"cachegrind"``)
+    mispredicts 3 837 859 times vs callgrind's Bcm 3 838 831 (0.025 %). Without the variable
+    for valgrind the raw counts differ by 3.1 % (``rep movsb`` iterations of the AVX2/ERMS
+    memcpy that glibc picks under valgrind).
     """
     from workbench.branch import GLIBC_BASELINE_TUNABLES, simulate
 
