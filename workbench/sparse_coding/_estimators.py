@@ -744,8 +744,9 @@ class MCA(_ETModel):
     :math:`A_{hd} = s_h (W_{hd}/\bar W_d)^{\rho-1}`, W >= 1e-4; sigma from the expected residual
     at the current W; corrected pi as BSC. Default annealing: T 4 -> 1 over 80%, cut 0 -> 1
     over 2/3 (ProSper's MCA file); ``rho`` (optional) fixes rho instead. Bars protocol: all
-    bars in 7 of 10 seeds; the failures keep 9 bars with sigma about 2.5 and pi about 0.18
-    (a local optimum). TSC's annealed W noise did not help (4 of 9 seeds measured), so it
+    bars in 7 of 10 seeds; each failure keeps 9 bars with sigma about 2.5 and pi about 0.18,
+    one field having become the union of two bars that also have their own fields (a local
+    optimum). TSC's annealed W noise did not help (4 of 9 seeds measured), so it
     is off by default (``anneal={"W_noise": ...}`` turns it on; W is projected back to
     W >= 1e-4).
 
