@@ -226,7 +226,7 @@ def _sparse_cases(b, traces, quick: bool) -> None:
                                           "models_helping": int((o.per_model_gain > 0).sum()),
                                           "models_hurting": int((o.per_model_gain < 0).sum()),
                                           "storage_bits": o.storage_bits,
-                                          "chooser": "6-bit, +1/-1, on at saturation, "
+                                          "chooser": "5-bit, +1/-2, on at saturation, "
                                                      "off below half"})
 
 

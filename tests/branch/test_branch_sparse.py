@@ -79,8 +79,8 @@ def test_sparse_predictor_helps_planted_and_never_hurts_random(variant):
 def test_safe_override_never_hurts_without_correlations(seed):
     """No correlation to exploit: i.i.d. outcomes, parity (not linear), a trip-7 loop.
 
-    The chooser (6 bits, +1 / -1, on at saturation) must keep the models switched off (or
-    neutral), so the overlay does not add mispredictions on the held-out part.
+    The default chooser (5 bits, +1 / -2, on at saturation) must keep the models switched off,
+    so the overlay does not add mispredictions on the held-out part.
     """
     from workbench.branch import loop_trace
 

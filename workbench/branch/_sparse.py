@@ -290,7 +290,7 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
                      variant: str = "offline", extra_budget: Any = "2KB",
                      n_global: int = 512, n_local: int = 16, max_nonzero: int = 8,
                      train_fraction: float = 0.5, weight_bits: int = 5, bias_bits: int = 6,
-                     tag_bits: int = 12, chooser_bits: int = 6, chooser_penalty: int = 1,
+                     tag_bits: int = 12, chooser_bits: int = 5, chooser_penalty: int = 2,
                      weight_scale: float = 4.0,
                      threshold: int = 0, max_samples: int = 4000,
                      online_max_nonzero: int = 50, refresh: int = 1000,
@@ -302,8 +302,8 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
     register), with ``k = max_nonzero``; the number of models is
     ``floor((extra_budget - L_g) / bits_per_model)``: the ``L_g``-bit global history of
     conditional outcomes is counted in the budget too. With the defaults (k = 8, 512 + 16
-    history, 5-bit weights, 6-bit bias, 12-bit tag, 6-bit chooser + flag) a model takes 161 bits
-    and 2 KB holds 98.
+    history, 5-bit weights, 6-bit bias, 12-bit tag, 5-bit chooser + flag) a model takes 160 bits
+    and 2 KB holds 99.
 
     Protocol: the first ``train_fraction`` of the trace is the profiling window. Branches are
     ranked by the base predictor's mispredictions there.
@@ -325,17 +325,21 @@ def sparse_predictor(trace: Any, *, base: str = "tage_sc_l", base_budget: Any = 
     the model is right, ``-chooser_penalty`` when the base is right, starting at 0. The model
     overrides only after the counter saturates (it has out-predicted the base on
     ``2^chooser_bits - 1`` more disagreements than ``chooser_penalty`` times those it lost) and
-    stops as soon as the counter falls below half of its range. With the default symmetric
-    steps (penalty 1) and 6 bits, a model must win 63 more disagreements than it loses before
-    it overrides anything: for a model worse than the base (win rate p < 1/2 on disagreements)
-    the chance of ever getting there from 0 is ((1 - p) / p)^-63, negligible; a coin-flip model
-    (no correlation to exploit) needs about 63^2 ~ 4000 disagreements on average and then
-    changes nothing in expectation; a model that stops helping is dropped after 32 net losses.
-    Measured (held-out half, TAGE-SC-L 64KB base, online variant): SHORT_MOBILE-4 -9.3 % MPKI
-    (4 models helping, 1 hurting), SHORT_MOBILE-1 -0.25 %, i.i.d. random traces 0 and -0.01 %;
-    penalty 2 (win rate > 2/3 needed) was safer but kept only -0.13 % on SHORT_MOBILE-4, and
-    the previous 3-bit chooser switching on near saturation from its midpoint lost up to
-    0.1 % on 2 of 10 benchmark cases. The prediction must also reach ``|sum| >= threshold``.
+    stops as soon as the counter falls below half of its range. With the defaults (5 bits,
+    penalty 2) the counter drifts upwards only where the model wins more than 2/3 of the
+    disagreements; a coin-flip model (no correlation to exploit) reaches saturation from 0
+    with probability about 0.618^31 ~ 3e-7 per excursion (gambler's ruin, steps +1 / -2), so
+    it practically never switches on, and a model that stops helping is dropped after 8 net
+    losses. Measured (held-out half, TAGE-SC-L 64KB base, benchmarks/results/branch.md): never
+    worse on any of the 4 CBP2016 traces here, gzip, python, i.i.d. random, trip-10 loop and
+    parity traces; SHORT_MOBILE-4 -0.12 % / -0.13 % (offline / online), planted traces -5 % /
+    -10 %. The trade-off is conservative: ``chooser_bits=6, chooser_penalty=1`` (symmetric
+    steps, 63 net wins to switch on) gains far more on SHORT_MOBILE-4 (-9.2 % / -9.3 %),
+    SHORT_MOBILE-1 (0 / -0.25 %) and gzip (-0.02 % / -0.2 %) and stays exact on the random and
+    loop traces, but a coin-flip model can then switch on by chance: +0.05 % / +0.22 % on
+    the parity (XOR) trace. The previous 3-bit chooser switching on near saturation from its
+    midpoint lost up to 0.1 % on 2 of 10 benchmark cases. The prediction must also reach
+    ``|sum| >= threshold``.
     MPKI is compared on the held-out branches after the window.
     """
     tr = load_trace(trace)
