@@ -32,16 +32,16 @@ $(VENV)/.stamp-core: pyproject.toml Makefile | $(PY)
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml Makefile | $(PY)
-	$(PIP) install --quiet -e ".[test,torch,dask,mujoco]"
+	$(PIP) install --quiet -e ".[test,torch,dask,mujoco,chem]"
 	touch $@
 
-# test-all adds the extras of the slow tests (PySCF for the water Hamiltonian, abess/skglm).
+# test-all adds the extras only slow tests use (abess/skglm peers).
 $(VENV)/.stamp-test-all: $(VENV)/.stamp-test
 	$(PIP) install --quiet -e ".[test,torch,dask,mujoco,chem,bench]"
 	touch $@
 
 $(VENV)/.stamp-bench: pyproject.toml Makefile | $(PY)
-	$(PIP) install --quiet -e ".[test,torch,bench,dask,mujoco]"
+	$(PIP) install --quiet -e ".[test,torch,bench,dask,mujoco,chem]"
 	touch $@
 
 # System packages some modules use (branch tracer: qemu-user, valgrind). Installed only where
