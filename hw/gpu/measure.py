@@ -117,8 +117,8 @@ def _mask_24(torch, m, k, device):
     return mask.reshape(m, k)
 
 
-def _time(torch, fn, iters: int):
-    """(events_us, graph_us, wall_us) per call."""
+def _events_us(torch, fn, iters: int) -> float:
+    """Mean microseconds per call of ``fn`` between two CUDA events, after 3 warm-up calls."""
     for _ in range(3):
         fn()
     torch.cuda.synchronize()
@@ -128,7 +128,13 @@ def _time(torch, fn, iters: int):
         fn()
     end.record()
     torch.cuda.synchronize()
-    events_us = start.elapsed_time(end) * 1e3 / iters
+    return start.elapsed_time(end) * 1e3 / iters
+
+
+def _time(torch, fn, iters: int):
+    """(events_us, graph_us, wall_us) per call."""
+    events_us = _events_us(torch, fn, iters)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     wall = []
     for _ in range(min(iters, 5)):
         t0 = time.perf_counter()

@@ -173,7 +173,7 @@ def measure_linear_training(*, out: str | Path, iters: int = 20, shapes=None) ->
     import torch.nn.functional as F
     from torch.profiler import ProfilerActivity, profile
 
-    from hw.gpu.measure import _mask_24
+    from hw.gpu.measure import _events_us, _mask_24
 
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
@@ -181,16 +181,7 @@ def measure_linear_training(*, out: str | Path, iters: int = 20, shapes=None) ->
     rows = []
 
     def timed(fn):
-        for _ in range(3):
-            fn()
-        torch.cuda.synchronize()
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(iters):
-            fn()
-        end.record()
-        torch.cuda.synchronize()
-        events = start.elapsed_time(end) * 1e3 / iters
+        events = _events_us(torch, fn, iters)
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             for _ in range(iters):
                 fn()
