@@ -8,6 +8,22 @@ from workbench.equivariant import (Adam, Irreps, SparsePairGate, SparseTPGate,
                                    teacher_student, wigner_D)
 
 
+
+def _check_score_gradient(gate, mask, rng, h=1e-7):
+    """gate.backward equals central finite differences of g . coef(mask) in every score."""
+    n = gate.scores.size
+    g = rng.standard_normal(n)
+    grad = gate.backward(g, mask)
+    for p in range(n):
+        s0 = gate.scores.copy()
+        gate.scores[p] += h
+        up = g @ gate.coef(mask)
+        gate.scores[:] = s0
+        gate.scores[p] -= h
+        down = g @ gate.coef(mask)
+        gate.scores[:] = s0
+        np.testing.assert_allclose(grad[p], (up - down) / (2 * h), atol=1e-7)
+
 def test_tp_gate_selection_counts_and_ties():
     gate = SparseTPGate(65, sparsity=0.7, random_state=0)
     assert gate.n_keep == 19  # floor(0.3 * 65)
@@ -33,18 +49,7 @@ def test_tp_gate_coef_normalized_and_gradient():
     coef = gate.coef(mask)
     np.testing.assert_allclose(np.sum(c * coef), 1.0)  # sum_S c_p w_p / Z = 1
     assert np.all(coef[~mask] == 0)
-    g = rng.standard_normal(10)
-    grad = gate.backward(g, mask)
-    h = 1e-7
-    for p in range(10):
-        s0 = gate.scores.copy()
-        gate.scores[p] += h
-        up = g @ gate.coef(mask)
-        gate.scores[:] = s0
-        gate.scores[p] -= h
-        down = g @ gate.coef(mask)
-        gate.scores[:] = s0
-        np.testing.assert_allclose(grad[p], (up - down) / (2 * h), atol=1e-7)
+    _check_score_gradient(gate, mask, rng)
 
 
 def test_tp_gate_groups_quota_normalisation_and_gradient():
@@ -64,18 +69,7 @@ def test_tp_gate_groups_quota_normalisation_and_gradient():
         np.testing.assert_array_equal(np.flatnonzero(mask[sel]), expect)
         # normalised within the group: sum over the group's kept paths of c_p coef_p = 1
         np.testing.assert_allclose(np.sum((c * gate.coef(mask))[sel]), 1.0)
-    g = rng.standard_normal(20)
-    grad = gate.backward(g, mask)
-    h = 1e-7
-    for p in range(20):
-        s0 = gate.scores.copy()
-        gate.scores[p] += h
-        up = g @ gate.coef(mask)
-        gate.scores[:] = s0
-        gate.scores[p] -= h
-        down = g @ gate.coef(mask)
-        gate.scores[:] = s0
-        np.testing.assert_allclose(grad[p], (up - down) / (2 * h), atol=1e-7)
+    _check_score_gradient(gate, mask, rng)
 
 
 def test_pair_gate_quantile_per_structure_and_gradient():
