@@ -92,11 +92,7 @@ def _bimodal(pc, taken, cond, log_size, shift, init):
         idx = (pc[i] >> shift) & mask
         c = table[idx]
         pred[i] = 1 if c >= 2 else 0
-        if taken[i] != 0:
-            if c < 3:
-                table[idx] = c + 1
-        elif c > 0:
-            table[idx] = c - 1
+        table[idx] = _sat_update(c, taken[i] != 0, 0, 3)
     return pred
 
 
@@ -115,11 +111,7 @@ def _gshare(pc, taken, cond, log_size, hist_len, shift, init):
         c = table[idx]
         pred[i] = 1 if c >= 2 else 0
         t = taken[i]
-        if t != 0:
-            if c < 3:
-                table[idx] = c + 1
-        elif c > 0:
-            table[idx] = c - 1
+        table[idx] = _sat_update(c, t != 0, 0, 3)
         ghr = ((ghr << 1) | t) & hmask
     return pred
 
@@ -146,11 +138,7 @@ def _gselect(pc, taken, cond, pc_bits, hist_bits, shift, init):
         c = table[idx]
         pred[i] = 1 if c >= 2 else 0
         t = taken[i]
-        if t != 0:
-            if c < 3:
-                table[idx] = c + 1
-        elif c > 0:
-            table[idx] = c - 1
+        table[idx] = _sat_update(c, t != 0, 0, 3)
         ghr = ((ghr << 1) | t) & hmask
     return pred
 
