@@ -189,6 +189,14 @@ def _read_bytes(path: Path) -> bytes:
     return b"".join(chunks)
 
 
+def _text_lines(data: bytes, start: int, stop: int):
+    """Yield ``(file offset, decoded line)`` for each line of ``data[start:stop]``."""
+    offset = start
+    for raw in data[start:stop].split(b"\n"):
+        yield offset, raw.decode("ascii", "replace")
+        offset += len(raw) + 1
+
+
 def _bad(path: Path, offset: int, what: str) -> TraceFormatError:
     return TraceFormatError(f"{path}: {what} at byte offset {offset} (decompressed text)")
 
@@ -242,11 +250,7 @@ def read_bt9(path: str | os.PathLike, *, name: str | None = None) -> Trace:
 
     node_addr: dict[int, int] = {}
     node_kind: dict[int, int] = {}
-    offset = nodes_at + 1
-    for raw in data[nodes_at + 1:edges_at].split(b"\n"):
-        line_offset = offset
-        offset += len(raw) + 1
-        line = raw.decode("ascii", "replace")
+    for line_offset, line in _text_lines(data, nodes_at + 1, edges_at):
         if not line.startswith("NODE"):
             continue
         fields = line.split()
@@ -263,11 +267,7 @@ def read_bt9(path: str | os.PathLike, *, name: str | None = None) -> Trace:
                     from None
         node_addr[nid] = addr
     edges = []
-    offset = edges_at + 1
-    for raw in data[edges_at + 1:seq_at].split(b"\n"):
-        line_offset = offset
-        offset += len(raw) + 1
-        line = raw.decode("ascii", "replace")
+    for line_offset, line in _text_lines(data, edges_at + 1, seq_at):
         if not line.startswith("EDGE"):
             continue
         fields = line.split()
