@@ -94,6 +94,15 @@ def _chunk_bounds(N, n_chunks, c):
 # --------------------------------------------------------------------------------------------
 
 
+@kernel
+def _restore_pass1(n, hp, n_states, cand, cand_out, lj, lj_cache):
+    """Pass 2 of a cut iteration: point ``n``'s candidates and log joints saved by pass 1."""
+    for i in range(hp):
+        cand[i] = cand_out[n, i]
+    for j in range(n_states):
+        lj[j] = lj_cache[n, j]
+
+
 @kernel(parallel=True)
 def _linear_estep(WY, yy, G, wnorm, phi, logpi, beta, sigma2, D, hp, sel_mode, all_singletons,
                   t_units, t_vals, t_n, want_stats, n_chunks,
@@ -370,11 +379,7 @@ def _gsc_estep(WY, yy, G, mu, psi, logit_pi, log1m_pi_sum, beta, sigma2, D, hp,
         for n in range(lo, hi):
             WYn = WY[n]
             if cache_mode == 2:
-                # pass 2 of a cut iteration: candidates and log joints from pass 1
-                for i in range(hp):
-                    cand[i] = cand_out[n, i]
-                for j in range(n_states):
-                    lj[j] = lj_cache[n, j]
+                _restore_pass1(n, hp, n_states, cand, cand_out, lj, lj_cache)
                 lt = logev_t[n]
             else:
                 for h in range(H):
@@ -494,11 +499,7 @@ def _max_estep(Y, W, P, logpi0, logpi1, rho, beta, sigma2, mode, hp, all_singlet
         for n in range(lo, hi):
             y = Y[n]
             if cache_mode == 2:
-                # pass 2 of a cut iteration: candidates and log joints from pass 1
-                for i in range(hp):
-                    cand[i] = cand_out[n, i]
-                for j in range(n_states):
-                    lj[j] = lj_cache[n, j]
+                _restore_pass1(n, hp, n_states, cand, cand_out, lj, lj_cache)
                 lt = logev_t[n]
             else:
                 for h in range(H):
