@@ -24,6 +24,7 @@ errors), kappa first on dense points, then c_nz on sparse points.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -106,27 +107,37 @@ def fit_arm(arch_name: str, *, points: Iterable | None = None) -> dict[str, Any]
 def measure_host(shapes: Iterable[tuple[int, int, int]] = HOST_SHAPES,
                  sparsities: Iterable[float] = HOST_SPARSITIES,
                  blocks: Iterable[int] = HOST_BLOCKS, *, mr: int = 256, dense_mr: int = 256,
-                 repeat: int = 3, min_time: float = 0.02,
+                 rounds: int = 7, repeat: int = 3, min_time: float = 0.002,
                  random_state: int = 0):
     """Time the Numba dense and sparse 1x1-conv kernels; one row per (shape, sparsity, block).
 
-    Sparsity 0 rows time the dense kernel (``block`` = 0). Times are the minimum per-thread
-    CPU time over ``repeat`` batches (:func:`hw.arm.kernels.time_call`). Returns a
-    ``pandas.DataFrame`` with columns ``shape_id, cin, cout, hw, sparsity, block, kernel,
-    nonzero_blocks, seconds``.
+    Sparsity 0 rows time the dense kernel (``block`` = 0). Every point is timed in ``rounds``
+    interleaved rounds on one pinned thread (:func:`hw.arm.kernels.time_interleaved`: per
+    round the minimum per-thread CPU time over ``repeat`` batches of about ``min_time`` s);
+    ``seconds`` is the minimum over rounds, ``seconds_median`` the median. On this shared
+    2-vCPU VM the same kernel's CPU time varied by up to 1.6x between processes started a
+    minute apart at load average ~1, and fresh timings under load 12 were ~29 % slower than
+    the shipped ones, uniformly over kernels (the sparse/dense ratios moved by 9 %); short
+    batches and rounds spread over the run give each point many chances at a quiet moment.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``shape_id, cin, cout, hw, sparsity, block, kernel, nonzero_blocks, seconds,
+        seconds_median``.
     """
     import pandas as pd
 
     from workbench._rng import spawn_seeds
 
     from .kernels import (conv1x1_dense, conv1x1_sparse, encode_sparse, random_sparse_weights,
-                          time_call)
+                          time_interleaved)
 
     shapes = list(shapes)
     sparsities = list(sparsities)
     blocks = list(blocks)
     seeds = spawn_seeds(random_state, len(shapes))
-    rows = []
+    rows, fns = [], []
     for sid, ((cin, cout, hw), seed) in enumerate(zip(shapes, seeds)):
         rng = np.random.default_rng(seed)
         x = rng.standard_normal((cin, hw))
@@ -134,19 +145,21 @@ def measure_host(shapes: Iterable[tuple[int, int, int]] = HOST_SHAPES,
             for b in (blocks if s > 0 else [0]):
                 if s == 0:
                     w = rng.standard_normal((cout, cin))
-                    t = time_call(lambda: conv1x1_dense(w, x, mr=dense_mr),
-                                  repeat=repeat, min_time=min_time)
+                    fns.append(lambda w=w, x=x: conv1x1_dense(w, x, mr=dense_mr))
                     nzb, kernel = cout * cin, f"dense {dense_mr}x4"
                 else:
                     w = random_sparse_weights(cout, cin, s, block=b, random_state=rng)
                     sw = encode_sparse(w, block=b)
-                    t = time_call(lambda: conv1x1_sparse(sw, x, mr=mr), repeat=repeat,
-                                  min_time=min_time)
+                    fns.append(lambda sw=sw, x=x: conv1x1_sparse(sw, x, mr=mr))
                     nzb, kernel = sw.n_nonzero_blocks, f"spmm {mr}x{b}"
                 rows.append({"shape_id": sid, "cin": cin, "cout": cout, "hw": hw,
                              "sparsity": s, "block": b, "kernel": kernel,
-                             "nonzero_blocks": nzb, "seconds": t})
-    return pd.DataFrame(rows)
+                             "nonzero_blocks": nzb})
+    times = time_interleaved(fns, rounds=rounds, repeat=repeat, min_time=min_time)
+    frame = pd.DataFrame(rows)
+    frame["seconds"] = times.min(axis=1)
+    frame["seconds_median"] = np.median(times, axis=1)
+    return frame
 
 
 def predict_host_row(arch: Any, row: Any) -> float:
@@ -222,8 +235,10 @@ def write_measurements(frame, path: str | Path = HOST_MEASUREMENTS) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     header = (f"# source: measured by hw.arm.calibrate.measure_host on {platform.processor() or platform.machine()}"
-              f" ({platform.node()}), per-thread CPU time, min of repeats\n")
+              f" ({platform.node()}), per-thread CPU time on a pinned thread, min over "
+              f"interleaved rounds; load average at the end {load}\n")
     path.write_text(header + frame.to_csv(index=False))
     return path
 

@@ -26,12 +26,13 @@ def network_point(arch: str = "cortex-a73", workload: str = "mobilenet_v1",
 
 
 def kernel_point(cin: int = 128, cout: int = 128, hw: int = 784, sparsity: float = 0.9,
-                 block: int = 1, mr: int = 256, repeat: int = 3,
+                 block: int = 1, mr: int = 256, repeat: int = 3, rounds: int = 5,
                  random_state: int = 0) -> dict[str, Any]:
     """Time our Numba sparse and dense kernels on one shape and compare with the host model."""
     from .calibrate import host_validation, measure_host
 
     frame = measure_host([(cin, cout, hw)], [0.0, sparsity], [block], mr=mr, dense_mr=mr,
+                         rounds=rounds,
                          repeat=repeat, random_state=random_state)
     v = host_validation(frame.assign(shape_id=1))
     sp = v[v["block"] > 0].iloc[0]

@@ -4,7 +4,7 @@ Public wrappers around :mod:`hw.arm._kernels`: encode a weight matrix into XNNPA
 format (:func:`encode_sparse`), run the dense register-tiled kernel (:func:`conv1x1_dense`) or
 the sparse pixel-tiled kernel (:func:`conv1x1_sparse`), draw random sparse weights with an exact
 number of zero blocks (:func:`random_sparse_weights`) and time a kernel robustly on a shared
-machine (:func:`time_call`).
+machine (:func:`time_call`, :func:`time_interleaved` on a :func:`pinned_thread`).
 
 Layout: activations CHW, ``x`` of shape ``(Cin, HW)``; weights ``(Cout, Cin)``; the result is
 ``W @ x + bias[:, None]`` of shape ``(Cout, HW)``.
@@ -25,9 +25,12 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import time
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -35,7 +38,8 @@ from workbench._rng import check_random_state
 from workbench._validation import as_float_array, check_int, check_scalar, error
 
 __all__ = ["SparseWeights", "encode_sparse", "conv1x1_dense", "conv1x1_sparse",
-           "conv1x1_csr_untiled", "random_sparse_weights", "time_call"]
+           "conv1x1_csr_untiled", "random_sparse_weights", "time_call",
+           "time_interleaved", "pinned_thread"]
 
 _BLOCKS = (1, 2, 4)
 
@@ -299,18 +303,25 @@ def random_sparse_weights(cout: int, cin: int, sparsity: float, *, block: int = 
     return w
 
 
-def time_call(fn: Callable[[], Any], *, repeat: int = 5, min_time: float = 0.02) -> float:
+def time_call(fn: Callable[[], Any], *, repeat: int = 5, min_time: float = 0.02,
+              warmup: int = 2) -> float:
     """Seconds per call: minimum over ``repeat`` batches of per-thread CPU time.
 
     Per-thread CPU time (``time.thread_time``) is used because the machine is shared (wall
-    clock was 3-4x noisy, see the hw reference note, Sec. 6.2); each batch runs the call enough
-    times to last about ``min_time`` seconds.
+    clock was 3-4x noisy, see the hw reference note, Sec. 6.2); ``warmup`` calls first (JIT,
+    caches), then each batch runs the call enough times to last about ``min_time`` seconds.
+    Short batches (a few ms, less than one scheduler time slice) and a minimum over many of
+    them are the most robust to other processes; :func:`time_interleaved` adds rounds spread
+    over time.
     """
     repeat = check_int(repeat, "repeat", min_value=1)
-    fn()  # warm-up / JIT
+    warmup = check_int(warmup, "warmup", min_value=0)
+    min_time = check_scalar(min_time, "min_time", min_value=0.0)
+    for _ in range(warmup):
+        fn()  # JIT compile, page faults, warm caches
     t0 = time.thread_time()
     fn()
-    one = max(time.thread_time() - t0, 1e-6)
+    one = max(time.thread_time() - t0, 1e-7)
     n = max(1, int(min_time / one))
     best = np.inf
     for _ in range(repeat):
@@ -319,3 +330,71 @@ def time_call(fn: Callable[[], Any], *, repeat: int = 5, min_time: float = 0.02)
             fn()
         best = min(best, (time.thread_time() - t0) / n)
     return float(best)
+
+
+@contextlib.contextmanager
+def pinned_thread(cpu: int | None = None):
+    """Pin the calling thread to one CPU for the duration (restored afterwards).
+
+    ``cpu=None`` keeps the CPU the thread is running on (``/proc/thread-self/stat``), so a
+    timing run does not migrate between cores and lose its warm L1/L2. A no-op where
+    ``os.sched_setaffinity`` does not exist (macOS, Windows).
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    old = os.sched_getaffinity(0)
+    if cpu is None:
+        try:
+            fields = Path("/proc/thread-self/stat").read_text().rsplit(")", 1)[1].split()
+            cpu = int(fields[36])  # field 39 of stat(5): CPU last run on
+        except (OSError, ValueError, IndexError):
+            cpu = min(old)
+    if cpu not in old:
+        raise error("cpu", f"one of the allowed CPUs {sorted(old)}", cpu)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(0, old)
+
+
+def time_interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 7, repeat: int = 3,
+                     min_time: float = 0.002, pin: bool = True) -> np.ndarray:
+    """Time several calls in interleaved rounds on a pinned thread; per-thread CPU time.
+
+    Round ``r`` times every call once with :func:`time_call` (``repeat`` batches of about
+    ``min_time`` s, minimum); the rounds are spread over the whole run, so a burst of load
+    from other processes (which inflates even CPU time through shared caches and the host's
+    scheduling of this VM's cores) spoils one round of a point, not all of them. Take the
+    minimum over rounds as the point's time and the spread over rounds as its noise.
+
+    Parameters
+    ----------
+    fns : sequence of callables
+        Each called with no argument.
+    rounds : int, default 7
+    repeat : int, default 3
+        Batches per call and round.
+    min_time : float, default 0.002
+        Seconds per batch (below a scheduler time slice).
+    pin : bool, default True
+        Run on one CPU (:func:`pinned_thread`).
+
+    Returns
+    -------
+    ndarray of shape (len(fns), rounds)
+        Seconds per call.
+    """
+    rounds = check_int(rounds, "rounds", min_value=1)
+    fns = list(fns)
+    out = np.empty((len(fns), rounds))
+    ctx = pinned_thread() if pin else contextlib.nullcontext()
+    with ctx:
+        for f in fns:
+            f()  # JIT compile every kernel before the first round
+        for r in range(rounds):
+            for i, f in enumerate(fns):
+                out[i, r] = time_call(f, repeat=repeat, min_time=min_time,
+                                      warmup=1 if r else 2)
+    return out

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from hw.arm.kernels import (SparseWeights, conv1x1_csr_untiled, conv1x1_dense, conv1x1_sparse,
-                            encode_sparse, random_sparse_weights, time_call)
+                            encode_sparse, pinned_thread, random_sparse_weights, time_call,
+                            time_interleaved)
 from tests.naive.hw_arm_ref import conv1x1_naive
 
 
@@ -74,6 +75,27 @@ def test_bad_inputs():
 def test_time_call_positive():
     assert time_call(lambda: sum(range(100)), repeat=2, min_time=0.001) > 0
     assert isinstance(encode_sparse(np.eye(2)), SparseWeights)
+    with pytest.raises(ValueError, match="min_time must be"):
+        time_call(lambda: None, min_time=-1.0)
+
+
+def test_time_interleaved_rounds_and_pinning():
+    import os
+
+    calls = []
+    t = time_interleaved([lambda: calls.append(0), lambda: sum(range(2000))], rounds=3,
+                         repeat=2, min_time=0.0005)
+    assert t.shape == (2, 3) and (t > 0).all()
+    assert len(calls) >= 1 + 3 * (2 + 1 + 2)  # compile call, then per round warm-up + batches
+    if hasattr(os, "sched_setaffinity"):
+        before = os.sched_getaffinity(0)
+        with pinned_thread() as cpu:
+            assert os.sched_getaffinity(0) == {cpu}
+        assert os.sched_getaffinity(0) == before
+        with pytest.raises(ValueError, match="cpu must be one of the allowed CPUs"):
+            with pinned_thread(10_000):
+                pass
+        assert os.sched_getaffinity(0) == before
 
 
 def test_parallel_twins_equal_serial_and_naive():

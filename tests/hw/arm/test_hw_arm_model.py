@@ -173,9 +173,29 @@ def test_host_sparse_heldout_error_within_target():
     from hw.arm.calibrate import host_validation, read_measurements
 
     v = host_validation(read_measurements())
-    held = v[(v["split"] == "heldout") & (v["block"] > 0)]
-    # issue target: model error <= 20 % on held-out shapes (median over the timed points)
-    assert held["rel_error"].abs().median() <= 0.20
+    held = v[v["split"] == "heldout"]
+    # issue target: model error <= 20 % on held-out shapes (median over the timed points), for
+    # the dense kernel, the sparse kernel, and each block size of the sparse kernel
+    for sel in (held["block"] == 0, held["block"] > 0, held["block"] == 1, held["block"] == 4):
+        assert held.loc[sel, "rel_error"].abs().median() <= 0.20
+    # the shipped table is the minimum over interleaved rounds; their median is recorded too
+    assert (held["seconds_median"] >= held["seconds"]).all()
+
+
+@pytest.mark.slow
+def test_host_heldout_error_on_fresh_timings():
+    """Re-time three held-out shapes now (new random weights) against the shipped spec: the
+    timing (min over interleaved rounds of short CPU-time batches on a pinned thread) must
+    hold the 20 % target on a shared machine, not only the table measured when it was quiet."""
+    from hw.arm.calibrate import HOST_SHAPES, host_validation, measure_host
+
+    shapes = [HOST_SHAPES[i] for i in (1, 5, 9)]
+    fresh = measure_host(shapes, (0.0, 0.5, 0.8, 0.95), (1, 4), rounds=7, random_state=123)
+    fresh["shape_id"] = 2 * fresh["shape_id"] + 1  # held-out split
+    v = host_validation(fresh)
+    assert (v["split"] == "heldout").all()
+    assert v.loc[v["block"] > 0, "rel_error"].abs().median() <= 0.20
+    assert v.loc[v["block"] == 0, "rel_error"].abs().median() <= 0.20
 
 
 def test_network_ops_counts_and_costs_exact():
