@@ -242,11 +242,56 @@ def test_speedup_table_against_published_latencies():
     from hw.arm.validation import speedup_table
 
     t = speedup_table()
-    assert {"matched accuracy", "same network"} == set(t["kind"])
+    assert {"published dense", "same network"} == set(t["kind"])
     pub = t[t["published_low"].notna()]
     assert len(pub) == 3  # MBv1 1.4 vs 1.0, MBv2 1.4 vs 1.0, MBv1 1.0 vs 1.0
     for _, row in pub.iterrows():
         mid = 0.5 * (row["published_low"] + row["published_high"])
         assert abs(row["model_speedup"] / mid - 1) <= 0.2, row["comparison"]
-    mbv1 = t[t["comparison"].str.startswith("mobilenet_v1 1.4 at 90% vs dense 1 ")].iloc[0]
-    assert 1.3 <= mbv1["model_speedup"] <= 2.4
+
+
+def test_frontier_latency_interpolates_on_log_scale():
+    import pandas as pd
+
+    from hw.arm.validation import frontier_latency
+
+    fr = pd.DataFrame({"width": [0.5, 1.0, 2.0], "top1": [60.0, 70.0, 75.0],
+                       "dense_ms": [10.0, 40.0, 80.0]})
+    ms, where, bracket = frontier_latency(fr, 65.0)
+    assert where == "inside" and ms == pytest.approx(20.0)  # geometric mean of 10 and 40
+    assert bracket == "dense 0.5 (60%) - 1 (70%)"
+    assert frontier_latency(fr, 72.5)[0] == pytest.approx(40.0 * 2 ** 0.5)
+    assert frontier_latency(fr, 70.0)[0] == pytest.approx(40.0)
+    assert frontier_latency(fr, 75.0)[0] == pytest.approx(80.0)
+    for acc, side in ((75.1, "above"), (59.9, "below")):
+        ms, where, _ = frontier_latency(fr, acc)
+        assert math.isnan(ms) and where == side  # never extrapolated
+
+
+def test_mobilenet_v1_speedups_at_matched_accuracy():
+    """Issue target: sparse MobileNet v1 (held out from the A73 fit) 1.3-2.4x faster than the
+    dense frontier at the same top-1, and its latencies within +-20 % of the published ones."""
+    from hw.arm.validation import dense_frontier, matched_accuracy_table
+
+    fr = dense_frontier("cortex-a73", "mobilenet_v1")
+    assert list(fr["width"]) == [0.25, 0.5, 0.75, 1.0]
+    assert fr["dense_ms"].is_monotonic_increasing and fr["top1"].is_monotonic_increasing
+    t = matched_accuracy_table("cortex-a73")
+    v1 = t[t["network"] == "mobilenet_v1"].set_index("width")
+    assert (v1["split"] == "validate").all()
+    assert (v1["latency_error"].abs() <= 0.20).all()
+    for width in (0.75, 1.0):  # inside the dense frontier (63.7-70.6 % top-1)
+        for col in ("speedup", "speedup_alt"):  # paper and TF-slim dense accuracies
+            assert 1.3 <= v1.loc[width, col] <= 2.4, (width, col)
+        assert v1.loc[width, "status"] == "in 1.3-2.4x"
+    # 1.0 at 90 % has exactly the dense 0.75's 68.4 %: the frontier point itself
+    assert v1.loc[1.0, "frontier_ms"] == pytest.approx(fr.set_index("width").loc[0.75, "dense_ms"])
+    # 1.4 at 90 % (72.0 %) is more accurate than every dense v1 (1.0: 70.6 %): no speedup,
+    # only a lower bound, the ratio to dense 1.0
+    row = v1.loc[1.4]
+    assert row["status"] == "outside the dense frontier" and math.isnan(row["speedup"])
+    assert row["bound"].startswith(">= ") and float(row["bound"][3:-1]) >= 1.3
+    with pytest.raises(ValueError, match="accuracy must be one of"):
+        dense_frontier("cortex-a73", "mobilenet_v1", accuracy="best")
+    with pytest.raises(ValueError, match="network must have published dense accuracies"):
+        dense_frontier("cortex-a73", "resnet50")
