@@ -52,6 +52,18 @@ class LassoPathResult(Result):
     cv_mse: Any = None
     alpha: Any = None
 
+    @property
+    def coef(self) -> np.ndarray:
+        """Coefficients at the cross-validated ``alpha`` (``lasso_cv`` results only), shape (d,).
+
+        A plain path (:func:`lasso_path`) has one coefficient vector per alpha in ``coefs``.
+        """
+        if self.cv_mse is None:
+            raise AttributeError("coef is defined for lasso_cv results (the alpha chosen by "
+                                 "cross-validation); a lasso_path result has one coefficient "
+                                 "vector per alpha in coefs")
+        return self.coefs[int(np.argmin(self.cv_mse))]
+
 
 @result_class
 class OMPResult(Result):
@@ -384,7 +396,10 @@ def cosamp(X: Any, y: Any, k: int, *, max_iter: int = 100, tol: float = 1e-10) -
 
     Each iteration merges the ``2k`` largest entries of ``X^T r`` with the current support,
     solves least squares there and keeps the ``k`` largest coefficients. Stops when the residual
-    norm changes by less than ``tol`` relative (or reaches ``tol ||y||``).
+    norm changes by less than ``tol`` relative (or reaches ``tol ||y||``). Returns the iterate
+    with the smallest residual seen, the zero start included: outside CoSaMP's RIP regime
+    (``3k`` near ``n`` or beyond, strongly correlated columns) the iterates can oscillate and
+    the last one may fit worse than ``w = 0``.
 
     Examples
     --------

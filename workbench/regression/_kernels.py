@@ -494,12 +494,17 @@ def _lstsq_rows(Xt, cols, y):
 def _cosamp(Xt, y, k, max_iter, tol):
     """CoSaMP (Needell & Tropp 2009): merge the 2k largest proxy entries with the current support,
     least squares on the merged set, prune to k. Stops when the residual stops decreasing by a
-    relative ``tol``. Returns ``(w, n_iter, converged)``."""
+    relative ``tol``. Returns ``(w, n_iter, converged)`` where ``w`` is the iterate with the
+    smallest residual seen (the zero start included): outside the method's RIP regime (e.g.
+    3k > n or strongly correlated columns) the iterates need not decrease the residual, and the
+    last one can be worse than w = 0."""
     d, n = Xt.shape
     w = np.zeros(d)
     r = y.copy()
     r_norm = np.sqrt(_dot(r, r))
     y_norm = r_norm
+    best_w = w.copy()
+    best_norm = r_norm
     converged = False
     n_iter = 0
     m2 = min(2 * k, d)
@@ -521,9 +526,12 @@ def _cosamp(Xt, y, k, max_iter, tol):
         new_norm = np.sqrt(_dot(r_new, r_new))
         w = w_new
         r = r_new
+        if new_norm < best_norm:
+            best_norm = new_norm
+            best_w = w.copy()
         if new_norm <= tol * y_norm or abs(r_norm - new_norm) <= tol * max(r_norm, 1e-300):
             converged = True
             r_norm = new_norm
             break
         r_norm = new_norm
-    return w, n_iter, converged
+    return best_w, n_iter, converged
