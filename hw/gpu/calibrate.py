@@ -29,14 +29,15 @@ from hw.spec import SPEC_DIR, load_arch
 __all__ = ["load_measurements", "fit", "validate", "calibrated", "training_check",
            "fit_nongemm", "step_check", "load_step", "MEASUREMENTS", "WORKLOAD_MEASUREMENTS",
            "NORM_ACT_MEASUREMENTS", "STEP_MODELS", "linear_training_check",
-           "LINEAR_TRAINING_MEASUREMENTS"]
+           "LINEAR_TRAINING_MEASUREMENTS", "SMALL_MEASUREMENTS", "small_shape_check"]
 
 MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
 
 
 def load_measurements(path: str | Path = MEASUREMENTS):
     """One row per (dtype, m, k, n): ``dense_s``, ``sparse_s`` (best cuSPARSELt algorithm),
-    ``torch_sparse_s`` (public subclass path, events time) and ``speedup`` = dense/sparse."""
+    ``sparse_default_s`` (algorithm 0), ``torch_sparse_s`` (public subclass path, events time)
+    and ``speedup`` = dense/sparse."""
     import pandas as pd
 
     raw = pd.read_csv(path, comment="#")
@@ -48,12 +49,13 @@ def load_measurements(path: str | Path = MEASUREMENTS):
     out = kern[["dtype", "m", "k", "n"]].copy()
     out["dense_s"] = kern["dense"] * 1e-6
     out["sparse_s"] = kern[["sparse_cslt_alg0", "sparse_cslt_search"]].min(axis=1) * 1e-6
+    out["sparse_default_s"] = kern["sparse_cslt_alg0"] * 1e-6
     out["torch_sparse_s"] = ev["sparse_subclass"] * 1e-6
     out["speedup"] = out["dense_s"] / out["sparse_s"]
     return out.dropna().reset_index(drop=True)
 
 
-def _predict(arch, table, params):
+def _predict(arch, table, params, algorithm="search"):
     from hw.gpu.model import gemm_time, gpu_params
 
     p = gpu_params(arch)
@@ -64,7 +66,8 @@ def _predict(arch, table, params):
         sel = (table["dtype"] == dt).to_numpy()
         t = table[sel]
         dense[sel] = gemm_time(p, t.m, t.n, t.k, dt, sparse=False)["time_s"]
-        sparse[sel] = gemm_time(p, t.m, t.n, t.k, dt, sparse=True)["time_s"]
+        sparse[sel] = gemm_time(p, t.m, t.n, t.k, dt, sparse=True,
+                                algorithm=algorithm)["time_s"]
     return dense, sparse
 
 
@@ -82,18 +85,32 @@ def fit(table=None, *, arch="h200", holdout_n: int = 1024) -> dict[str, float]:
             return dict(_FIT_CACHE[key])
     table = load_measurements() if table is None else table
     train = table[table["n"] < holdout_n]
-    x0 = np.array([arch.number(k) for k in PARAM_KEYS])
-    lo = np.array([0.05, 0.05, 0.05, 0.05, 1e-7, 1e-7])
-    hi = np.array([1.0, 1.0, 1.0, 1.0, 1e-3, 1e-3])
+    # 1) dense and searched-sparse kernels: the efficiencies and fixed times
+    keys = [k for k in PARAM_KEYS if not k.startswith("default_alg")]
+    bounds = {"eta": (0.05, 1.0), "bet": (0.05, 1.0), "t_l": (1e-7, 1e-3)}
+    lo = np.array([bounds[k[:3]][0] for k in keys])
+    hi = np.array([bounds[k[:3]][1] for k in keys])
+    x0 = np.array([arch.number(k) for k in keys])
 
     def resid(x):
-        params = {k: float(np.exp(v)) for k, v in zip(PARAM_KEYS, x)}
+        params = {k: float(np.exp(v)) for k, v in zip(keys, x)}
         d, s = _predict(arch, train, params)
         return np.concatenate([np.log(d / train["dense_s"].to_numpy()),
                                np.log(s / train["sparse_s"].to_numpy())])
 
     res = least_squares(resid, np.log(x0), bounds=(np.log(lo), np.log(hi)), method="trf")
-    out = {k: float(np.exp(v)) for k, v in zip(PARAM_KEYS, res.x)}
+    out = {k: float(np.exp(v)) for k, v in zip(keys, res.x)}
+    # 2) algorithm 0 relative to the searched kernel, with the step-1 values held fixed
+    keys0 = [k for k in PARAM_KEYS if k.startswith("default_alg")]
+    x0 = np.array([arch.number(k) for k in keys0])
+
+    def resid0(x):
+        params = dict(out, **{k: float(np.exp(v)) for k, v in zip(keys0, x)})
+        _, s0 = _predict(arch, train, params, algorithm="default")
+        return np.log(s0 / train["sparse_default_s"].to_numpy())
+
+    res0 = least_squares(resid0, np.log(x0), bounds=(np.log(0.1), np.log(1.0)), method="trf")
+    out.update({k: float(np.exp(v)) for k, v in zip(keys0, res0.x)})
     if key is not None:
         _FIT_CACHE[key] = dict(out)
     return out
@@ -109,7 +126,11 @@ def validate(table=None, *, arch="h200", params=None, holdout_n: int = 1024):
     if params is None:
         params = fit(table, arch=arch, holdout_n=holdout_n)
     d, s = _predict(arch, table, params)
+    _, s0 = _predict(arch, table, params, algorithm="default")
     out = table.copy()
+    out["pred_default_speedup"] = d / s0
+    out["default_speedup"] = out["dense_s"] / out["sparse_default_s"]
+    out["err_default_speedup"] = np.abs(out["pred_default_speedup"] / out["default_speedup"] - 1)
     out["pred_dense_s"] = d
     out["pred_sparse_s"] = s
     out["pred_speedup"] = d / s
@@ -124,9 +145,10 @@ def validate(table=None, *, arch="h200", params=None, holdout_n: int = 1024):
 
     from hw.gpu.model import gpu_params
 
-    # torch's public path: per-call host floor (t_host_torch_sparse, a measured median)
+    # torch's public path: algorithm 0 under a per-call host floor (t_host_torch_sparse, a
+    # measured median)
     host = gpu_params(arch)["t_host_torch_sparse"]
-    out["pred_torch_speedup"] = d / np.maximum(s, host)
+    out["pred_torch_speedup"] = d / np.maximum(s0, host)
     out["torch_speedup"] = out["dense_s"] / out["torch_sparse_s"]
     torch_sign = np.sign(out["pred_torch_speedup"] - 1) == np.sign(out["torch_speedup"] - 1)
 
@@ -135,6 +157,7 @@ def validate(table=None, *, arch="h200", params=None, holdout_n: int = 1024):
         "median_err_speedup_validate": float(val["err_speedup"].median()),
         "median_err_dense_validate": float(val["err_dense"].median()),
         "median_err_sparse_validate": float(val["err_sparse"].median()),
+        "median_err_default_speedup_validate": float(val["err_default_speedup"].median()),
         "sign_agreement_small_n": float(sign_ok[out["n"] <= 128].mean()),
         "sign_agreement_all": float(sign_ok.mean()),
         "spearman_speedup": float(spearmanr(out["pred_speedup"], out["speedup"])[0]),
@@ -348,3 +371,60 @@ def linear_training_check(*, arch="h200", params=None,
                      "measured_runtime_pruning": r["dense"] / r["bdwp_runtime"],
                      "model_dense_s": model.dense_time_s, "measured_dense_s": r["dense"] * 1e-6})
     return rows
+
+
+SMALL_MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200_small.csv"
+
+
+def small_shape_check(*, arch="h200", params=None, path: str | Path = SMALL_MEASUREMENTS):
+    """Sign of (speedup - 1) on small shapes, with the measured run-to-run noise.
+
+    The table (``python -m hw.gpu.measure --small --repeats 3``) holds every grid weight in
+    bf16 and fp16 at ``n = 16, 32, 64, 128``, each measured in 3 separate passes (new tensors,
+    new mask, new algorithm search). Per shape the measured speedup (dense cuBLAS over the
+    faster of cuSPARSELt's algorithm 0 and its searched algorithm) has a median and a range
+    over the repeats. A shape is *decided* when all repeats lie on the same side of 1; one
+    whose repeats straddle 1 is within the noise and has no sign to get right. The criterion
+    of ``hw_models.md`` 6.1 (T3, "correct sign for N <= 128") is the fraction of decided shapes
+    whose predicted sign matches. The model is the one fitted on the grid table (n < 1024),
+    which holds none of fp16 at n = 16, 32, 128 nor either dtype at n = 32.
+
+    Returns ``(summary dict, per-shape DataFrame)``; the summary has ``n_shapes``,
+    ``n_decided``, ``sign_agreement_decided``, the median and maximum relative half-range of
+    the repeats (``noise_median``, ``noise_max``) and ``misses`` (list of dicts).
+    """
+    import pandas as pd
+
+    from hw.gpu.model import gemm_time, gpu_params
+
+    spec = load_arch(arch)
+    params = fit(arch=spec) if params is None else params
+    p = gpu_params(spec)
+    p.update(params)
+    raw = pd.read_csv(path, comment="#")
+    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    kern = raw.pivot_table(index=["dtype", "m", "k", "n", "rep"], columns="method",
+                           values="kernel_us").reset_index()
+    kern["speedup"] = kern["dense"] / kern[["sparse_cslt_alg0", "sparse_cslt_search"]].min(axis=1)
+    kern = kern[kern["n"] <= 128]
+    g = kern.groupby(["dtype", "m", "k", "n"])["speedup"]
+    out = pd.DataFrame({"measured": g.median(), "low": g.min(), "high": g.max(),
+                        "repeats": g.size()}).reset_index()
+    out["noise"] = (out["high"] - out["low"]) / 2 / out["measured"]
+    pred = np.empty(len(out))
+    for dt in out["dtype"].unique():
+        sel = (out["dtype"] == dt).to_numpy()
+        t = out[sel]
+        pred[sel] = (gemm_time(p, t.m, t.n, t.k, dt)["time_s"] /
+                     gemm_time(p, t.m, t.n, t.k, dt, sparse=True)["time_s"])
+    out["model"] = pred
+    out["decided"] = (out["low"] > 1) | (out["high"] < 1)
+    out["sign_ok"] = np.sign(out["model"] - 1) == np.sign(out["measured"] - 1)
+    dec = out[out["decided"]]
+    misses = dec[~dec["sign_ok"]][["dtype", "m", "k", "n", "measured", "low", "high",
+                                    "model"]].to_dict("records")
+    summary = {"n_shapes": int(len(out)), "n_decided": int(len(dec)),
+               "sign_agreement_decided": float(dec["sign_ok"].mean()),
+               "noise_median": float(out["noise"].median()),
+               "noise_max": float(out["noise"].max()), "misses": misses}
+    return summary, out

@@ -6,6 +6,7 @@ Run on a machine with a CUDA GPU::
     python -m hw.gpu.measure --out /tmp/m --quick                   # a few shapes
     python -m hw.gpu.measure --out hw/specs/measurements --workloads gpt_block,vit_b16,resnet50
     python -m hw.gpu.measure --out hw/specs/measurements --layouts   # B row- vs column-major
+    python -m hw.gpu.measure --out hw/specs/measurements --small --repeats 3  # noise, n <= 128
 
 For each ``dtype`` and shape ``Y (m x n) = W (m x k) @ X (k x n)`` with ``W`` pruned 2:4 along
 ``k`` (a random 2:4 mask), it times, interleaved per shape:
@@ -35,12 +36,15 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["measure", "default_grid", "workload_grid", "layout_grid", "main"]
+__all__ = ["measure", "default_grid", "workload_grid", "layout_grid", "small_grid", "main"]
 
 FIELDS = ["device", "torch", "cusparselt", "dtype", "m", "k", "n", "method", "alg_id",
           "events_us", "graph_us", "wall_us", "kernel_us", "tflops", "error"]
 #: Extra column of the ``--layouts`` table (``gpu_<device>_layouts.csv``).
 LAYOUT_FIELDS = FIELDS[:8] + ["layout"] + FIELDS[8:]
+#: Extra column of the ``--small`` table (``gpu_<device>_small.csv``): the repeat index (each
+#: repeat is a separate pass over the whole grid: new tensors, new mask, new algorithm search).
+REPEAT_FIELDS = FIELDS[:8] + ["rep"] + FIELDS[8:]
 #: Layouts of the dense operand ``B (k x n)``: ``"col"`` = ``X^T`` of a contiguous ``(n, k)``
 #: activation (torch's ``F.linear`` path, the default grid), ``"row"`` = contiguous ``(k, n)``
 #: (row-major ``A @ B`` with both operands non-transposed, the cuSPARSELt 0.2 sample's layout).
@@ -73,6 +77,16 @@ def layout_grid() -> list[tuple[str, int, int, int]]:
               (10240, 3072, 3072), (4096, 4096, 256), (4096, 4096, 1024), (14336, 4096, 2048),
               (4096, 4096, 64), (8192, 8192, 512), (3072, 768, 3072), (768, 3072, 8192)]
     return [(dt, m, k, n) for dt in ("fp16", "bf16") for (m, k, n) in shapes]
+
+
+def small_grid() -> list[tuple[str, int, int, int]]:
+    """Small-``n`` shapes (``--small``): every grid weight in bf16 and fp16 at
+    ``n = 16, 32, 64, 128`` (fp16 at 16, 32 and 128 and both dtypes at 32 are not in the
+    default grid), plus the A100 sample's ``4096^3`` fp16 GEMM. Measured ``--repeats`` times
+    in separate passes to give the run-to-run spread of the speedup."""
+    grid = [(dt, m, k, n) for dt in ("bf16", "fp16") for (m, k) in _WEIGHTS
+            for n in (16, 32, 64, 128)]
+    return grid + [("fp16", 4096, 4096, 4096)]
 
 
 def workload_grid(names=("gpt_block", "vit_b16", "resnet50")) -> list[tuple[str, int, int, int]]:
@@ -171,11 +185,14 @@ def _time(torch, fn, iters: int):
 
 def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
             time_budget_s: float | None = None, suffix: str = "",
-            layouts: tuple[str, ...] | None = None) -> Path:
+            layouts: tuple[str, ...] | None = None, repeats: int | None = None,
+            subclass: bool = True) -> Path:
     """Measure ``grid`` (see :func:`default_grid`) and write/append the CSV; return its path.
 
     With ``layouts`` (a subset of :data:`LAYOUTS`) every shape is measured once per layout of
-    the dense operand and the rows get a ``layout`` column."""
+    the dense operand and the rows get a ``layout`` column. With ``repeats`` the whole grid is
+    measured that many times (pass after pass) and the rows get a ``rep`` column;
+    ``subclass=False`` skips the public subclass path (its kernel is algorithm 0's)."""
     torch = _torch()
     import torch.nn.functional as F
 
@@ -191,7 +208,7 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
     path = out / f"gpu_{name.lower()}{suffix}.csv"
     new = not path.exists()
     fh = path.open("a", newline="")
-    fields = LAYOUT_FIELDS if layouts else FIELDS
+    fields = LAYOUT_FIELDS if layouts else (REPEAT_FIELDS if repeats else FIELDS)
     writer = csv.DictWriter(fh, fieldnames=fields)
     if new:
         fh.write(f"# device: {props.name}, {props.multi_processor_count} SMs, "
@@ -206,8 +223,9 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
     from torch.sparse import to_sparse_semi_structured
 
     t_start = time.perf_counter()
-    jobs = [(g, lay) for g in grid for lay in (layouts or ("col",))]
-    for i, ((dt, m, k, n), layout) in enumerate(jobs):
+    jobs = [(g, lay, rep) for rep in range(repeats or 1) for g in grid
+            for lay in (layouts or ("col",))]
+    for i, ((dt, m, k, n), layout, rep) in enumerate(jobs):
         if time_budget_s is not None and time.perf_counter() - t_start > time_budget_s:
             print(f"time budget reached after {i} shapes", flush=True)
             break
@@ -221,19 +239,20 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
             x = torch.randn(n, k, device=dev, dtype=dtype)
             xt = x.t()                                           # B column-major
         flops = 2.0 * m * n * k
-        extra = {"layout": layout} if layouts else {}
+        extra = {"layout": layout} if layouts else ({"rep": rep} if repeats else {})
         methods = {"dense": ((lambda: torch.mm(w, xt)) if layouts else
                              (lambda: F.linear(x, w)), 0)}
         try:
-            if layouts:
-                raise RuntimeError("subclass path skipped in the layout table")
+            if layouts or not subclass:
+                raise RuntimeError("subclass path skipped")
             ws = to_sparse_semi_structured(w)
             methods["sparse_subclass"] = (lambda: F.linear(x, ws), 0)
         except Exception as exc:
-            if not layouts:
+            if not layouts and subclass:
                 writer.writerow(dict(device=props.name, torch=torch.__version__,
                                      cusparselt=cslt_version, dtype=dt, m=m, k=k, n=n,
-                                     method="sparse_subclass", error=repr(exc)[:200]))
+                                     method="sparse_subclass", error=repr(exc)[:200],
+                                     **extra))
         try:
             wc = torch._cslt_compress(w)
             methods["sparse_cslt_alg0"] = (lambda: torch._cslt_sparse_mm(wc, xt), 0)
@@ -258,7 +277,7 @@ def measure(grid=None, *, out: str | Path, iters: int = 20, search: bool = True,
                 torch.cuda.synchronize()
             writer.writerow(row)
         fh.flush()
-        print(f"[{i + 1}/{len(jobs)}] {dt} m={m} k={k} n={n} {layout} done "
+        print(f"[{i + 1}/{len(jobs)}] {dt} m={m} k={k} n={n} {layout} rep {rep} done "
               f"({time.perf_counter() - t_start:.0f} s)", flush=True)
         del w, x
     fh.close()
@@ -278,12 +297,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layouts", action="store_true",
                         help="measure layout_grid() with the dense operand row- and "
                              "column-major (file *_layouts.csv)")
+    parser.add_argument("--small", action="store_true",
+                        help="measure small_grid() --repeats times (file *_small.csv)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-subclass", action="store_true",
+                        help="skip the public subclass path (its kernel is algorithm 0's)")
     parser.add_argument("--time-budget", type=float, default=None,
                         help="stop starting new shapes after this many seconds")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    layouts = None
-    if args.layouts:
+    layouts = repeats = None
+    if args.small:
+        grid, suffix, repeats = small_grid(), "_small", args.repeats
+    elif args.layouts:
         grid, suffix, layouts = layout_grid(), "_layouts", LAYOUTS
     elif args.workloads:
         grid = workload_grid(tuple(w.strip() for w in args.workloads.split(",") if w.strip()))
@@ -291,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         grid, suffix = default_grid(args.quick), ""
     path = measure(grid, out=args.out, iters=args.iters, search=not args.no_search,
-                   time_budget_s=args.time_budget, suffix=suffix, layouts=layouts)
+                   time_budget_s=args.time_budget, suffix=suffix, layouts=layouts,
+                   repeats=repeats, subclass=not args.no_subclass)
     print(path)
     return 0
 

@@ -53,11 +53,13 @@ from hw.report import make_report
 from hw.spec import (DTYPE_BYTES, SPARSE_PASSES, ArchSpec, SparsitySpec, Workload, check_method,
                      layer_passes)
 
-__all__ = ["estimate", "gemm_time", "gpu_params", "BACKENDS", "supports_24"]
+__all__ = ["estimate", "gemm_time", "gpu_params", "BACKENDS", "ALGORITHMS", "supports_24"]
 
 BACKENDS = ("cusparselt", "torch")
+ALGORITHMS = ("search", "default")
 PARAM_KEYS = ("eta_dense", "eta_sparse", "beta_dense", "beta_sparse", "t_launch_dense",
-              "t_launch_sparse")
+              "t_launch_sparse", "beta_sparse_fp16", "default_alg_compute_ratio",
+              "default_alg_bandwidth_ratio")
 
 
 def supports_24(sparsity: SparsitySpec) -> bool:
@@ -86,9 +88,13 @@ def _peak_scale(dtype: str) -> float:
 
 
 def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool = False,
-              backend: str = "cusparselt", batch=1) -> dict[str, np.ndarray]:
+              backend: str = "cusparselt", batch=1,
+              algorithm: str = "search") -> dict[str, np.ndarray]:
     """Time of GEMMs ``(m x k) @ (k x n)`` (scalars or arrays broadcast together); ``batch``
     independent GEMMs of that shape in one launch (their tiles share the waves).
+    ``algorithm`` (sparse only): ``"search"`` = the kernel ``cusparseLtMatmulSearch`` picks,
+    ``"default"`` = cuSPARSELt's algorithm 0 (compute and bandwidth efficiencies scaled by
+    ``default_alg_compute_ratio`` and ``default_alg_bandwidth_ratio``).
 
     Returns a dict of arrays: ``time_s``, ``compute_s``, ``memory_s``, ``bytes``, ``waves``.
     """
@@ -120,10 +126,15 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
         r = p["sparse_meta_ratio_16"] if b >= 2 else 0.625
         w_bytes = b * r * m * k * batch
         bytes_ = w_bytes + b * (k * n + m * n) * batch
-        compute = flops / (p["eta_sparse"] * 2.0 * peak * q)
+        rc, rb = ((p["default_alg_compute_ratio"], p["default_alg_bandwidth_ratio"])
+                  if algorithm == "default" else (1.0, 1.0))
+        compute = flops / (p["eta_sparse"] * rc * 2.0 * peak * q)
         # the compressed operand (values + metadata) streams at beta_sparse; the dense operand
         # and the output move as in a dense GEMM (beta_dense)
-        memory = (w_bytes / p["beta_sparse"] + (bytes_ - w_bytes) / p["beta_dense"]) / (
+        # cuSPARSELt's fp16 kernels stream the compressed weight about twice as fast as its
+        # bf16 kernels at small n (beta_sparse_fp16 vs beta_sparse; gpu_nvidia_h200_small.csv)
+        beta_s = (p["beta_sparse_fp16"] if dtype == "fp16" else p["beta_sparse"]) * rb
+        memory = (w_bytes / beta_s + (bytes_ - w_bytes) / p["beta_dense"]) / (
             p["mem_bandwidth"] * occupancy)
         t = np.maximum(compute, memory) + p["t_launch_sparse"]
         if backend == "torch":
@@ -139,8 +150,8 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
 
 def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
              mode: str = "inference", method: str | None = None, backend: str = "cusparselt",
-             params: dict[str, float] | None = None, non_gemm: bool = True,
-             _dense_ref: bool = True):
+             algorithm: str | None = None, params: dict[str, float] | None = None,
+             non_gemm: bool = True, _dense_ref: bool = True):
     """Cost of ``workload`` on a ``gpu_tensor_core`` architecture.
 
     Parameters
@@ -152,6 +163,12 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
         Training method; default ``"bdwp"`` with a sparse pattern.
     backend : {"cusparselt", "torch"}, default "cusparselt"
         Kernel time, or torch's ``to_sparse_semi_structured`` path with its per-call host time.
+    algorithm : {"search", "default"}, optional
+        cuSPARSELt kernel selection: ``"search"`` (``cusparseLtMatmulSearch``, what
+        ``torch._cslt_sparse_mm_search`` picks) or ``"default"`` (algorithm 0, what torch's
+        public subclass runs: on the H200 its kernel time equals algorithm 0's within 1 %,
+        ``gpu_nvidia_h200.csv``). Default: ``"default"`` for ``backend="torch"``, else
+        ``"search"``.
     params : dict, optional
         Overrides of :data:`PARAM_KEYS` (e.g. from :func:`hw.gpu.calibrate.fit`).
     non_gemm : bool, default True
@@ -160,6 +177,10 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of 'cusparselt', 'torch'; got {backend!r}")
     method = check_method(method, sparsity)
+    if algorithm is None:
+        algorithm = "default" if backend == "torch" else "search"
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of 'search', 'default'; got {algorithm!r}")
     if params:
         bad = [k for k in params if k not in PARAM_KEYS]
         if bad:
@@ -183,7 +204,8 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
         copies = g * layer.count
         for ps, pm, pn, pk, sp in layer_passes(layer, mode, sparse_passes, sparsity):
             # the g groups (batched GEMMs, conv groups) run as one launch, count launches
-            res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend, batch=g)
+            res = gemm_time(p, pm, pn, pk, layer.dtype, sparse=sp, backend=backend, batch=g,
+                            algorithm=algorithm)
             t = float(res["time_s"]) * layer.count
             macs = float(pm * pn * pk * copies)
             eff = macs * 0.5 if sp else macs
@@ -206,12 +228,14 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
     time_s = gemm + extra
     if _dense_ref and use_sparse:
         dense = estimate(arch, workload, SparsitySpec(kind="dense", density=1.0), mode=mode,
-                         method="dense", backend=backend, non_gemm=non_gemm, _dense_ref=False)
+                         method="dense", backend=backend, algorithm=algorithm,
+                         non_gemm=non_gemm, _dense_ref=False)
         dense_time = dense.time_s
     else:
         dense_time = time_s
     breakdown = {"gemm": gemm, "non_gemm": extra}
-    options = {"method": method, "backend": backend, "non_gemm": bool(non_gemm),
+    options = {"method": method, "backend": backend, "algorithm": algorithm,
+               "non_gemm": bool(non_gemm),
                "calibrated": bool(params)}
     # utilisation in "dense-equivalent" MACs against the dense peak (16-bit)
     peak_macs_cycle = peak16 / 2 / p["clock_hz"]

@@ -48,7 +48,11 @@ A100_TRAINING_LINEARS = (
 )
 
 #: Tiny shapes where the published 2:4 path is slower than dense (sign check only):
-#: (name, m, n, k, published speedup, backend, source).
+#: (name, m, n, k, published speedup, backend, source). Both published figures are wall-clock
+#: times of torch's public path (``torch.utils.benchmark`` around ``linear(x)``), so only the
+#: ``backend="torch"`` rows are comparable; the kernel-only rows are reported (the same fp16
+#: 4096x4096 GEMM at the padded n = 16-32 measures 0.98-1.02x at kernel level on an H200,
+#: ``gpu_nvidia_h200_small.csv``: the kernel is at parity and the slowdown is the per-call path).
 A100_SLOWER = (
     ("4096x4096 weight, 1 token (torch path, padded)", 4096, 1, 4096, 0.11, "torch",
      "github.com/pytorch/pytorch/issues/111339"),
@@ -118,7 +122,8 @@ def a100_validation(params: dict | None = None) -> dict:
         r = hw.estimate("a100", wl, "2:4", params=params, backend=backend, mode="inference")
         out["slower"].append({"case": name, "published": published, "model": r.speedup_vs_dense,
                               "sign_ok": (r.speedup_vs_dense < 1) == (published < 1),
-                              "backend": backend, "source": source})
+                              "comparable": backend == "torch", "backend": backend,
+                              "source": source})
     for name, batch, published, source in A100_E2E:
         r = hw.estimate("a100", _bert_base_linears(batch * 128), "2:4", params=params,
                         mode="inference")

@@ -137,16 +137,21 @@ def test_a100_published_figures():
     for r in v["training"]:                       # ViT-L MLP linears fw+bw, 1.24x / 1.27x
         assert abs(r["relative_error"]) <= 0.15, r
     for r in v["slower"]:                         # 1-token 0.11x, BERT-base bs4 0.71x
-        assert r["sign_ok"] and r["model"] < 1, r
+        if r["comparable"]:                       # published: torch's path, wall clock
+            assert r["sign_ok"] and r["model"] < 1, r
+        else:                                     # kernel alone: no real gain claimed
+            assert r["model"] < 1.1, r
 
 
-@pytest.mark.xfail(reason="A100 4096^3: model 1.39x vs published 1.11x (cuSPARSELt 0.2 sample "
-                          "vs the best CUTLASS dense kernel, 2022). The model transfers the H200 "
-                          "cuSPARSELt 0.8 sparse/dense efficiency ratio (0.70); published A100 "
-                          "compute-bound figures span 1.11x-1.66x (PR 90119: 1.62-1.66x), so no "
-                          "library-independent constant fits both ends; the dense-operand layout "
-                          "of the sample (row-major B) changes nothing on the H200 "
-                          "(gpu_nvidia_h200_layouts.csv)", strict=True)
+@pytest.mark.xfail(reason="A100 4096^3: model 1.37x vs published 1.11x (+24 %). The sample of "
+                          "that time (CUDALibrarySamples cuSPARSELt/spmma/spmma_example.cpp) calls "
+                          "cusparseLtMatmulSearch before cusparseLtMatmul, so it ran the searched "
+                          "kernel, which is what the model costs; cuSPARSELt's default algorithm "
+                          "would not explain it either (on the H200 this GEMM runs algorithm 0 at "
+                          "1.32x vs searched 1.52-1.56x, gpu_nvidia_h200_small.csv), nor does the "
+                          "row-major dense operand (gpu_nvidia_h200_layouts.csv). Left: the 2022 "
+                          "cuSPARSELt 0.2 kernels and the CUTLASS-profiler dense baseline, which "
+                          "cannot be measured here", strict=True)
 def test_a100_4096_cube_within_15_percent():
     from hw.nm.experiments import a100_validation
 
@@ -174,3 +179,61 @@ def test_measurement_tables_and_grids():
     np.testing.assert_allclose(s["gemm_s"] + s["non_gemm_s"], s["step_s"])
     with pytest.raises(ValueError, match="workload must be one of"):
         load_step("alexnet")
+
+
+def test_small_shape_sign_with_measured_noise():
+    # H200, every grid weight in bf16/fp16 at n = 16-128, 3 separate passes each: the
+    # run-to-run spread of the speedup is ~1 % (median), so the misses of the earlier model
+    # (fp16 at n = 64, measured 1.36-1.66x, predicted < 1) were not noise but fp16 kernels
+    # streaming the compressed weight twice as fast as bf16 ones
+    from hw.gpu.calibrate import small_shape_check
+
+    s, table = small_shape_check()
+    assert s["n_shapes"] == 64 and (table["repeats"] == 3).all()
+    assert s["noise_median"] < 0.02 and s["n_decided"] >= 60
+    assert s["sign_agreement_decided"] >= 0.95, s["misses"]
+    # the one miss: cuBLAS picks a faster dense kernel at n = 64 than at n = 16/32
+    assert [(r["dtype"], r["m"], r["k"], r["n"]) for r in s["misses"]] == [
+        ("fp16", 4096, 4096, 64)]
+    v = gpu_validation()["h200"]             # same criterion on the grid table's n <= 128
+    assert v["sign_agreement_small_n"] >= 0.95
+
+
+@pytest.mark.xfail(reason="fp16 4096x4096, n = 64 on H200: measured 0.85-0.87x, model 1.13x; the "
+                          "sparse kernel takes 9.8-9.9 us at n = 16, 32 and 64, the cuBLAS dense "
+                          "kernel 9.7-10.0 us at n = 16/32 but 8.4 us at n = 64 (another kernel "
+                          "choice, 4.0 vs 3.4 TB/s), which one dense bandwidth efficiency cannot "
+                          "follow", strict=True)
+def test_small_shape_fp16_4096_n64_sign():
+    from hw.gpu.calibrate import small_shape_check
+
+    assert small_shape_check()[0]["misses"] == []
+
+
+def test_fp16_sparse_kernels_stream_faster_than_bf16():
+    import pandas as pd
+
+    from hw.gpu.calibrate import SMALL_MEASUREMENTS, fit
+
+    raw = pd.read_csv(SMALL_MEASUREMENTS, comment="#")
+    t = raw[(raw.method == "sparse_cslt_search") & (raw.m == 8192) & (raw.n <= 64)]
+    med = t.groupby("dtype")["kernel_us"].median()
+    assert med["bf16"] / med["fp16"] > 1.8                 # measured: 53.7 vs 22.8 us
+    p = fit()                                              # fitted on the grid, n < 1024
+    assert p["beta_sparse_fp16"] > 1.8 * p["beta_sparse"]
+
+
+def test_default_vs_searched_algorithm():
+    g = hw.Gemm(8192, 64, 8192, dtype="bf16")
+    search = hw.estimate("h200", g, "2:4")
+    default = hw.estimate("h200", g, "2:4", algorithm="default")
+    assert search.inputs["options"]["algorithm"] == "search"
+    assert default.time_s > 1.5 * search.time_s           # measured 105.7 vs 54.1 us
+    assert hw.estimate("h200", g, "2:4", backend="torch").inputs["options"]["algorithm"] == \
+        "default"
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        hw.estimate("h200", g, "2:4", algorithm="alg7")
+    from hw.gpu.calibrate import validate
+
+    s, _ = validate()
+    assert s["median_err_default_speedup_validate"] <= 0.30
