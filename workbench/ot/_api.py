@@ -136,9 +136,10 @@ def _prepare(a, b, M, reg, marginal_atol):
     b = _check_weights(b, "b", m, "1")
     reg = check_scalar(reg, "reg", min_value=0.0, include_min=False)
     sa, sb = float(a.sum()), float(b.sum())
-    if abs(sa - sb) > marginal_atol * max(1.0, sa):
-        raise error("b", f"a weight vector with the same sum as a ({sa:.12g}, atol "
-                         f"{marginal_atol:g})", f"sum {sb:.12g}", raw=True)
+    # relative to the total mass, so weights of any scale (1e-8 or 1e6) are checked alike
+    if abs(sa - sb) > marginal_atol * max(sa, sb):
+        raise error("b", f"a weight vector with the same sum as a ({sa:.12g}, relative "
+                         f"marginal_atol {marginal_atol:g})", f"sum {sb:.12g}", raw=True)
     if sb != sa:
         b = b * (sa / sb)
     return a, b, M, reg
@@ -164,10 +165,19 @@ def marginal_error(plan: Any, a: Any, b: Any) -> float:
     >>> marginal_error(np.full((2, 2), 0.25), [0.5, 0.5], [0.5, 0.5])
     0.0
     """
+    if hasattr(plan, "toarray") and hasattr(plan, "shape"):   # scipy.sparse
+        if len(plan.shape) != 2:
+            raise error("plan", "a 2-D array or sparse matrix", f"shape {plan.shape}", raw=True)
+        if not np.all(np.isfinite(plan.data)):
+            raise error("plan", "finite (no NaN or Inf)", "non-finite entries", raw=True)
+    else:
+        plan = as_float_array(plan, name="plan", ndim=2)
+    n, m = plan.shape
+    a = as_float_array(a, name="a", shape=(n,))
+    b = as_float_array(b, name="b", shape=(m,))
     rows = np.asarray(plan.sum(axis=1)).ravel()
     cols = np.asarray(plan.sum(axis=0)).ravel()
-    return float(np.abs(rows - np.asarray(a, float)).sum()
-                 + np.abs(cols - np.asarray(b, float)).sum())
+    return float(np.abs(rows - a).sum() + np.abs(cols - b).sum())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -392,6 +402,9 @@ def _core_sns(M, a, b, reg, *, tol, max_iter, n_sinkhorn, density, mass_drop, cg
 # ------------------------------------------------------------------------------------------------
 def _finish(core: dict, a, b, M, reg, *, method, tol, plan_format, sparse_threshold, warn,
             advice, keep_a, keep_b, a_full, b_full, M_full) -> OTResult:
+    # ``tol`` is relative to the total mass (absolute for probability vectors, as POT's
+    # stopThr); the cores were given ``tol * mass``
+    mass = float(a_full.sum())
     from ._kernels import _plan_csr, _threshold_csr
 
     f, g = core["f"], core["g"]
@@ -408,7 +421,7 @@ def _finish(core: dict, a, b, M, reg, *, method, tol, plan_format, sparse_thresh
         import scipy.sparse as sp
 
         threshold = sparse_threshold if sparse_threshold is not None else \
-            tol / (n_full * m_full)
+            tol * mass / (n_full * m_full)
         if keep_a is None and keep_b is None:
             indptr, indices, data = _threshold_csr(core["plan"], threshold)
         else:
@@ -433,7 +446,8 @@ def _finish(core: dict, a, b, M, reg, *, method, tol, plan_format, sparse_thresh
     n_newton = int(core["n_newton_iter"])
     if not converged and warn:
         warnings.warn(
-            f"{method} did not converge: marginal error {core['err']:.3g} > tol {tol:g} after "
+            f"{method} did not converge: marginal error {core['err']:.3g} > tol * sum(a) = "
+            f"{tol * mass:.3g} after "
             f"{n_sink} Sinkhorn iterations and {n_newton} Newton steps; {advice}",
             ConvergenceWarning, stacklevel=3)
     return OTResult(
@@ -484,18 +498,22 @@ def sinkhorn(a, b, M, reg, *, tol: float = 1e-9, max_iter: int = 100_000,
     reg : float
         Entropic regularisation ``reg = 1/eta`` (> 0).
     tol : float, default 1e-9
-        Stop when the L1 marginal error ``||P1 - a||_1 + ||P^T 1 - b||_1`` is ``<= tol``
-        (columns are exact after each iteration, so this is the row error).
+        Stop when the L1 marginal error ``||P1 - a||_1 + ||P^T 1 - b||_1`` is
+        ``<= tol * sum(a)`` (columns are exact after each iteration, so this is the row error).
+        Relative to the total mass, so weights of any scale converge alike; for probability
+        vectors it is the absolute error, as POT's ``stopThr``.
     max_iter : int, default 100000
         Iteration cap; reaching it sets ``converged=False`` and warns.
     plan_format : {"dense", "sparse"}, default "dense"
         ``"sparse"`` returns a ``scipy.sparse.csr_matrix`` keeping entries
         ``>= sparse_threshold``.
     sparse_threshold : float, optional
-        Default ``tol / (n * m)``: the dropped mass is at most ``tol``, so the marginal error of
-        the sparse plan exceeds that of the dense one by at most ``2 * tol``.
+        Default ``tol * sum(a) / (n * m)``: the dropped mass is at most ``tol * sum(a)``, so the
+        marginal error of the sparse plan exceeds that of the dense one by at most
+        ``2 * tol * sum(a)``.
     marginal_atol : float, default 1e-8
-        Allowed relative difference between ``sum(a)`` and ``sum(b)``; ``b`` is then rescaled.
+        Allowed difference between ``sum(a)`` and ``sum(b)`` relative to the larger sum; ``b``
+        is then rescaled.
     warn : bool, default True
         Emit :class:`ConvergenceWarning` on non-convergence.
 
@@ -517,7 +535,7 @@ def sinkhorn(a, b, M, reg, *, tol: float = 1e-9, max_iter: int = 100_000,
     max_iter = check_int(max_iter, "max_iter", min_value=1)
     a_full, b_full, M_full, reg = _prepare(a, b, M, reg, marginal_atol)
     a_r, b_r, M_r, keep_a, keep_b = _reduce(a_full, b_full, M_full)
-    core = _core_sinkhorn(M_r, a_r, b_r, reg, tol=tol, max_iter=max_iter)
+    core = _core_sinkhorn(M_r, a_r, b_r, reg, tol=tol * float(a_full.sum()), max_iter=max_iter)
     return _finish(core, a_r, b_r, M_r, reg, method="sinkhorn", tol=tol, plan_format=plan_format,
                    sparse_threshold=sparse_threshold, warn=warn,
                    advice="increase max_iter, increase reg, or use method='sns' (much faster "
@@ -623,7 +641,8 @@ def sinkhorn_newton_sparse(a, b, M, reg, *, tol: float = 1e-9, max_iter: int = 5
         raise error("density", "a number in (0, 1] when mass_drop is None", None)
     stall_ratio = check_scalar(stall_ratio, "stall_ratio", min_value=0.0, include_min=False)
     a_r, b_r, M_r, keep_a, keep_b = _reduce(a_full, b_full, M_full)
-    core = _core_sns(M_r, a_r, b_r, reg, tol=tol, max_iter=max_iter, n_sinkhorn=n_sinkhorn,
+    core = _core_sns(M_r, a_r, b_r, reg, tol=tol * float(a_full.sum()), max_iter=max_iter,
+                     n_sinkhorn=n_sinkhorn,
                      density=density, mass_drop=mass_drop, stall_ratio=stall_ratio, cg_tol=cg_tol, max_cg_iter=max_cg_iter,
                      n_fallback=n_fallback)
     return _finish(core, a_r, b_r, M_r, reg, method="sns", tol=tol, plan_format=plan_format,
