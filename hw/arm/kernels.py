@@ -359,27 +359,31 @@ def pinned_thread(cpu: int | None = None):
         os.sched_setaffinity(0, old)
 
 
-def time_interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 7, repeat: int = 3,
+def time_interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 15, repeat: int = 3,
                      min_time: float = 0.002, pin: bool = True) -> np.ndarray:
-    """Time several calls in interleaved rounds on a pinned thread; per-thread CPU time.
+    """Time several calls in interleaved rounds, each round on one pinned CPU; per-thread
+    CPU time.
 
     Round ``r`` times every call once with :func:`time_call` (``repeat`` batches of about
-    ``min_time`` s, minimum); the rounds are spread over the whole run, so a burst of load
-    from other processes (which inflates even CPU time through shared caches and the host's
-    scheduling of this VM's cores) spoils one round of a point, not all of them. Take the
-    minimum over rounds as the point's time and the spread over rounds as its noise.
+    ``min_time`` s, minimum) on CPU ``r mod n`` of the ``n`` CPUs this process may use
+    (:func:`pinned_thread`), so the rounds are spread over the whole run *and* over the
+    cores. On this shared 2-vCPU VM the same kernel's CPU time moved by up to 1.5x between
+    the two vCPUs and over tens of seconds (the host's other tenants and this VM's other
+    users share caches and cores); a minimum over rounds spread like this is the estimate of
+    the undisturbed time, the spread over rounds its noise.
 
     Parameters
     ----------
     fns : sequence of callables
         Each called with no argument.
-    rounds : int, default 7
+    rounds : int, default 15
     repeat : int, default 3
         Batches per call and round.
     min_time : float, default 0.002
         Seconds per batch (below a scheduler time slice).
     pin : bool, default True
-        Run on one CPU (:func:`pinned_thread`).
+        Pin each round to one CPU, rotating over the allowed CPUs; ``False`` leaves the
+        scheduler free.
 
     Returns
     -------
@@ -389,12 +393,13 @@ def time_interleaved(fns: Sequence[Callable[[], Any]], *, rounds: int = 7, repea
     rounds = check_int(rounds, "rounds", min_value=1)
     fns = list(fns)
     out = np.empty((len(fns), rounds))
-    ctx = pinned_thread() if pin else contextlib.nullcontext()
-    with ctx:
-        for f in fns:
-            f()  # JIT compile every kernel before the first round
-        for r in range(rounds):
+    cpus = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") \
+        else [None]
+    for f in fns:
+        f()  # JIT compile every kernel before the first round
+    for r in range(rounds):
+        cpu = cpus[r % len(cpus)]
+        with pinned_thread(cpu) if cpu is not None else contextlib.nullcontext():
             for i, f in enumerate(fns):
-                out[i, r] = time_call(f, repeat=repeat, min_time=min_time,
-                                      warmup=1 if r else 2)
+                out[i, r] = time_call(f, repeat=repeat, min_time=min_time, warmup=1)
     return out
