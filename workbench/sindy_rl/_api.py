@@ -289,7 +289,10 @@ class SparsePolicy(EnsembleSINDy):
 
     def __call__(self, obs: Any) -> np.ndarray:
         """Clipped actions (B, n_act) for observations (B, n_obs); (n_obs,) gives (n_act,)."""
-        o = np.asarray(obs, dtype=np.float64)
+        o = as_float_array(obs, name="obs", ndim=(1, 2))
+        if o.shape[-1] != self.n_inputs:
+            raise error("obs", f"of shape (B, {self.n_inputs}) or ({self.n_inputs},)",
+                        f"shape {o.shape}", raw=True)
         single = o.ndim == 1
         o2 = np.ascontiguousarray(o.reshape(-1, self.n_inputs))
         from ._kernels import _predict
@@ -364,6 +367,9 @@ def distill_policy(
     n_copies = check_int(n_copies, "n_copies", min_value=0)
     return_tol = check_scalar(return_tol, "return_tol", min_value=0.0)
     mse_tol = check_scalar(mse_tol, "mse_tol", min_value=0.0)
+    for label, seq in (("thresholds", thresholds), ("alphas", alphas)):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
+            raise error(label, "a sequence of numbers >= 0", seq, kind=TypeError)
     thresholds = [check_scalar(t, "thresholds", min_value=0.0) for t in thresholds]
     alphas = [check_scalar(a, "alphas", min_value=0.0) for a in alphas]
     if not thresholds or not alphas:
@@ -372,6 +378,9 @@ def distill_policy(
     aug = [x] + [x + noise * rng.standard_normal(x.shape) for _ in range(n_copies)]
     z = np.ascontiguousarray(np.concatenate(aug, axis=0))
     y = as_float_array(teacher(z), name="teacher(states)", ndim=(1, 2))
+    if y.shape[0] != z.shape[0]:
+        raise error("teacher(states)", f"one action row per state ({z.shape[0]} rows)",
+                    f"shape {y.shape}", raw=True)
     y = y.reshape(z.shape[0], -1)
     if y.shape[1] != lo.shape[0]:
         raise error("teacher(states)", f"{lo.shape[0]} action column(s)", f"shape {y.shape}",

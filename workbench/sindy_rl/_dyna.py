@@ -11,7 +11,7 @@ from workbench._results import Result, result_class
 from workbench._rng import check_random_state, spawn
 from workbench._validation import check_bool, check_int, check_options, check_scalar, error
 
-from ._api import fit_reward, fit_surrogate
+from ._api import _check_common, fit_reward, fit_surrogate
 from ._env import RealBatchStepper, SurrogateEnv, policy_returns
 from ._optim import make_optimizer
 from ._policy import make_policy
@@ -197,6 +197,9 @@ class SINDyRL:
         self.n_restarts = check_int(n_restarts, "n_restarts", min_value=0)
         self.n_starts = check_int(n_starts, "n_starts", min_value=1)
         self.n_select_starts = check_int(n_select_starts, "n_select_starts", min_value=1)
+        # checked here, not only at the first fit (after the warm-up has used real steps)
+        degree, n_models, threshold, alpha, _, _ = _check_common(degree, n_models, threshold,
+                                                                 alpha, True, True)
         self.fit_kwargs = dict(degree=degree, threshold=threshold, alpha=alpha,
                                n_models=n_models)
         self.n_eval = check_int(n_eval, "n_eval", min_value=1)

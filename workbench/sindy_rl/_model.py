@@ -164,7 +164,7 @@ class EnsembleSINDy:
 
     # -- prediction ------------------------------------------------------------------------
     def _inputs(self, z: Any) -> np.ndarray:
-        arr = as_float_array(z, name="inputs", ndim=2, finite=False)
+        arr = as_float_array(z, name="inputs", ndim=2)
         if arr.shape[1] != self.n_inputs:
             raise error("inputs", f"of shape (n, {self.n_inputs})", f"shape {arr.shape}",
                         raw=True)

@@ -14,9 +14,13 @@ __all__ = ["SINDySurrogate", "as_obs_act"]
 
 
 def as_obs_act(obs: Any, act: Any, n_obs: int, n_act: int) -> tuple[np.ndarray, np.ndarray]:
-    """Check a batch of observations (B, n_obs) and actions (B, n_act) (1-D actions allowed)."""
-    o = as_float_array(obs, name="obs", ndim=2, finite=False)
-    a = as_float_array(act, name="act", ndim=(1, 2), finite=False)
+    """Check a batch of observations (B, n_obs) and actions (B, n_act) (1-D actions allowed).
+
+    Non-finite values are rejected (a NaN observation would only propagate into NaN
+    predictions); the unchecked fast path for rollouts is :meth:`SINDySurrogate.step`.
+    """
+    o = as_float_array(obs, name="obs", ndim=2)
+    a = as_float_array(act, name="act", ndim=(1, 2))
     if a.ndim == 1:
         a = a.reshape(-1, 1) if n_act == 1 else a.reshape(1, -1)
     if o.shape[1] != n_obs:
