@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["network_point", "kernel_point"]
+__all__ = ["network_point", "kernel_point", "matched_accuracy_point"]
 
 
 def network_point(arch: str = "cortex-a73", workload: str = "mobilenet_v1",
@@ -40,3 +40,29 @@ def kernel_point(cin: int = 128, cout: int = 128, hw: int = 784, sparsity: float
             "rel_error": float(sp["rel_error"]),
             "measured_speedup": float(sp["measured_speedup"]),
             "model_speedup": float(sp["model_speedup"])}
+
+
+def matched_accuracy_point(arch: str = "cortex-a73", network: str = "mobilenet_v1",
+                           width: float = 1.0, sparsity: float = 0.9) -> dict[str, Any]:
+    """One published sparse model (:data:`hw.arm.published.SPARSE_MODELS`) against the dense
+    frontier at its ImageNet top-1 (:func:`hw.arm.validation.matched_accuracy_table`).
+
+    ``speedup`` is NaN when the model lies outside the dense frontier (``inside`` False).
+    """
+    from .published import SPARSE_MODELS
+    from .validation import matched_accuracy_table
+
+    known = [(m.network, m.width, m.sparsity) for m in SPARSE_MODELS]
+    if (network, float(width), float(sparsity)) not in known:
+        raise ValueError(f"(network, width, sparsity) must be a published sparse model, one "
+                         f"of {known}; got {(network, width, sparsity)!r}")
+    t = matched_accuracy_table(arch)
+    row = t[(t["network"] == network) & (t["width"] == float(width))
+            & (t["sparsity"] == float(sparsity))].iloc[0]
+    return {"top1": float(row["top1"]), "sparse_ms": float(row["sparse_model_ms"]),
+            "published_ms": float(row["sparse_published_ms"]),
+            "latency_error": float(row["latency_error"]),
+            "frontier_ms": float(row["frontier_ms"]), "speedup": float(row["speedup"]),
+            "speedup_alt": float(row["speedup_alt"]),
+            "inside": row["status"] != "outside the dense frontier",
+            "in_band": row["status"].startswith("in ")}
