@@ -69,6 +69,13 @@ def n_states(H: int, hp: int, gamma: int, n_values: int = 2, all_singletons: boo
     >>> n_states(10, 7, 5, n_values=3, all_singletons=False)
     1611
     """
+    from .._validation import check_bool, check_int
+
+    H = check_int(H, "H", min_value=1)
+    hp = check_int(hp, "hp", min_value=1, max_value=H)
+    gamma = check_int(gamma, "gamma", min_value=1, max_value=hp)
+    n_values = check_int(n_values, "n_values", min_value=2)
+    all_singletons = check_bool(all_singletons, "all_singletons")
     lo = 2 if all_singletons else 0
     extra = 1 + H * (n_values - 1) if all_singletons else 0
     return extra + sum(math.comb(hp, g) * (n_values - 1) ** g for g in range(lo, gamma + 1))

@@ -23,7 +23,12 @@ from ._em import Annealing, estep_shard, n_states, truncated_mass, truncated_mas
 __all__ = ["BSC", "TSC", "DSC", "MCA", "MMCA", "GSC"]
 
 _PI_MIN = 1e-5
+#: floors of sigma^2 (all models) and of |W| (MCA, MMCA), in units of the data scale ``u``
+#: (squared for sigma^2): ``u`` = min(1, mean per-dimension std of the training data), so the
+#: floors are the absolute 1e-12 and 1e-4 the ProSper protocols were measured with for data of
+#: unit scale or larger, and shrink with the data below it (scale-equivariant fits).
 _SIGMA2_MIN = 1e-12
+_W_MIN = 1e-4
 #: default ``tol``: relative change of the free energy per data point below which EM stops
 _TOL_DEFAULT = 1e-6
 #: consecutive post-annealing iterations that must each change F by <= tol |F| before stopping
@@ -117,6 +122,13 @@ class _ETModel:
         """Map W onto the model's parameter set (identity for the linear models)."""
         return np.ascontiguousarray(W)
 
+    def _unit(self) -> float:
+        """Data scale ``min(1, mean per-dimension std)`` of the training data (see _W_MIN)."""
+        return getattr(self, "_data_unit", 1.0)
+
+    def _sigma2_min(self) -> float:
+        return _SIGMA2_MIN * self._unit() ** 2
+
     def _noisify(self, params: dict[str, Any], sched: Annealing, it: int,
                  rng: np.random.Generator) -> dict[str, Any]:
         """ProSper's ``noisify_params``: Gaussian noise on W, pi, sigma before the E-step.
@@ -135,7 +147,7 @@ class _ETModel:
             p["W"] = self._project(params["W"] + rng.normal(0.0, s_w, params["W"].shape))
         if s_sig > 0.0:
             sig = abs(math.sqrt(params["sigma2"]) + rng.normal(0.0, s_sig))
-            p["sigma2"] = max(sig * sig, _SIGMA2_MIN)
+            p["sigma2"] = max(sig * sig, self._sigma2_min())
         if s_pi > 0.0:
             self._noisify_pi(p, rng, s_pi)
         return p
@@ -226,6 +238,7 @@ class _ETModel:
         if Y.shape[0] < 2:
             raise error("Y", "at least 2 samples", f"shape {Y.shape}", raw=True)
         self._H, self._hp, self._gamma = H, hp, g
+        self._data_unit = min(1.0, float(Y.std(axis=0).mean()))
         self._check_extra()
         sched = self._schedule(n_iter, Y)
         end_anneal = sched.end_of_annealing()
@@ -395,7 +408,7 @@ class _LinearDiscrete(_ETModel):
         sigma2 = (st["yy"] - 2.0 * np.sum(W * SY) + np.sum((W @ W.T) * SS)) / (n * D)
         new = dict(params)
         new["W"] = np.ascontiguousarray(W)
-        new["sigma2"] = max(float(sigma2), _SIGMA2_MIN)
+        new["sigma2"] = max(float(sigma2), self._sigma2_min())
         self._update_prior(new, params, st)
         return new
 
@@ -711,7 +724,7 @@ class GSC(_ETModel):
             # |s| <= gamma: truncation-corrected pi_h (per-unit form of BSC's A pi / B)
             A, C = truncated_mass_units(params["pi"], self._gamma)
             pi = pi * A / np.maximum(C, 1e-300)
-        return {"W": np.ascontiguousarray(W), "sigma2": max(float(sigma2), _SIGMA2_MIN),
+        return {"W": np.ascontiguousarray(W), "sigma2": max(float(sigma2), self._sigma2_min()),
                 "pi": np.clip(pi, _PI_MIN, 1 - _PI_MIN), "mu": np.ascontiguousarray(mu),
                 "psi": np.ascontiguousarray(np.maximum(psi, 1e-6))}
 
@@ -742,7 +755,8 @@ class MCA(_ETModel):
     log joint tempered by 1/T (ProSper). Selection: the H' smallest
     :math:`\sum_d \max(W_{hd} - y_d, 0)`. M-step:
     :math:`W_{hd} = \sum\langle A_{hd}\rangle y_d / \sum\langle A_{hd}\rangle`,
-    :math:`A_{hd} = s_h (W_{hd}/\bar W_d)^{\rho-1}`, W >= 1e-4; sigma from the expected residual
+    :math:`A_{hd} = s_h (W_{hd}/\bar W_d)^{\rho-1}`, W >= 1e-4 (times the data scale when it
+    is below 1); sigma from the expected residual
     at the current W; corrected pi as BSC. Default annealing: T 4 -> 1 over 80%, cut 0 -> 1
     over 2/3 (ProSper's MCA file); ``rho`` (optional) fixes rho instead.
 
@@ -836,7 +850,7 @@ class MCA(_ETModel):
         return {"W": W, "sigma2": sigma ** 2, "pi": 1.0 / self._H}
 
     def _project(self, W):
-        return np.ascontiguousarray(np.maximum(np.abs(W), 1e-4))
+        return np.ascontiguousarray(np.maximum(np.abs(W), _W_MIN * self._unit()))
 
     def _new_W(self, old, A, AY):
         ok = A > 1e-12
@@ -848,7 +862,7 @@ class MCA(_ETModel):
         sigma2 = st["err"] / (n * D)
         A_, B_ = truncated_mass(self._H, self._gamma, params["pi"])
         pi = A_ * params["pi"] / B_ * float(st["S_sum"].sum()) / n
-        return {"W": W, "sigma2": max(float(sigma2), _SIGMA2_MIN),
+        return {"W": W, "sigma2": max(float(sigma2), self._sigma2_min()),
                 "pi": float(np.clip(pi, _PI_MIN, 1 - _PI_MIN))}
 
     def _set_attributes(self, p):
@@ -883,7 +897,7 @@ class MMCA(MCA):
 
     def _project(self, W):
         sign = np.where(W < 0, -1.0, 1.0)
-        return np.ascontiguousarray(sign * np.maximum(np.abs(W), 1e-4))
+        return np.ascontiguousarray(sign * np.maximum(np.abs(W), _W_MIN * self._unit()))
 
     def _new_W(self, old, A, AY):
         W = super()._new_W(old, A, AY)

@@ -1,0 +1,31 @@
+"""Held-out audit regressions (session 3): data far below unit scale, n_states arguments."""
+
+import numpy as np
+import pytest
+
+from workbench.sparse_coding import BSC, GSC, MCA, make_bars, n_states
+
+
+@pytest.mark.parametrize("model,kind", [(BSC, "bsc"), (MCA, "mca"), (GSC, "gsc")])
+def test_fit_is_scale_equivariant_below_unit_scale(model, kind):
+    # Before the fix sigma^2 was floored at an absolute 1e-12 (and MCA's W at 1e-4): on data
+    # scaled by 1e-8 sigma stuck at 1e-6, a hundred times the data, and nothing was learned.
+    d = make_bars(3, 200, pi=0.2, sigma=0.5, amplitude=5.0, kind=kind, random_state=1)
+    ref = model(6, 5, 3, n_iter=8, random_state=0).fit(d.Y)
+    for c in (1e-8, 1e-3):
+        m = model(6, 5, 3, n_iter=8, random_state=0).fit(c * d.Y)
+        np.testing.assert_allclose(m.components_ / c, ref.components_, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(m.sigma_ / c, ref.sigma_, rtol=1e-9)
+        # log-density of c*Y is that of Y minus D log c per point
+        np.testing.assert_allclose(m.free_energy_[-1] - 9 * np.log(1 / c),
+                                   ref.free_energy_[-1], rtol=1e-9, atol=1e-9)
+
+
+def test_n_states_checks_its_arguments():
+    assert n_states(10, 6, 3) == 1 + 10 + 15 + 20
+    with pytest.raises(ValueError, match=r"hp must be in \[1, 3\]"):
+        n_states(3, 4, 3)
+    with pytest.raises(ValueError, match=r"gamma must be in \[1, 2\]"):
+        n_states(5, 2, 3)
+    with pytest.raises(TypeError, match="H must be an integer"):
+        n_states(2.5, 2, 1)
