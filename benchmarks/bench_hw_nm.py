@@ -3,7 +3,8 @@
 Speed: our Numba tile schedule vs the naive Python tile-by-tile reference (tests/naive) on the
 same GEMM passes (checks: identical cycles). Validation rows (``peer=None``; the ``check``
 column carries the numbers): SAT 2:8 average speedup vs the published 1.75x, the H200 GPU
-model's hold-out errors, the training-step GEMMs and whole dense steps measured on the H200,
+model's hold-out errors, the sign on small shapes against the measured repeat noise, the
+training-step GEMMs and whole dense steps measured on the H200,
 and the published A100 2:4 points.
 """
 
@@ -65,6 +66,15 @@ def main(quick: bool = False) -> None:
     b.compare("GPU model H200 (fit n<1024, validate n>=1024)", ours=gpu_validation, peer=None,
               peer_name="measured H200 (hw/specs/measurements)", repeat=1, warmup=0,
               check=lambda o, _: {k: v for k, v in o["h200"].items()})
+    from hw.gpu.calibrate import small_shape_check
+
+    b.compare("GPU sign of (speedup - 1), H200 n <= 128 with 3 repeats", ours=small_shape_check,
+              peer=None, peer_name="measured H200 (hw.gpu.measure --small)", repeat=1,
+              warmup=0, check=lambda o, _: {
+                  **{k: v for k, v in o[0].items() if k != "misses"},
+                  **{f"miss {r['dtype']} {r['m']}x{r['k']} n={r['n']}":
+                     f"measured {r['low']:.2f}-{r['high']:.2f}, model {r['model']:.2f}"
+                     for r in o[0]["misses"]}})
     b.compare("GPU BDWP 2:4 training-step GEMMs, H200 measured vs model", ours=gpu_validation,
               peer=None, peer_name="measured H200 (hw.gpu.measure --workloads)", repeat=1,
               warmup=0, check=lambda o, _: {f"{r['workload']}": f"model {r['model']:.2f} vs "

@@ -52,6 +52,7 @@ __all__ = [
     "Workload",
     "SparsitySpec",
     "MODES",
+    "NONGEMM_OPS",
     "load_arch",
     "load_workload",
     "parse_sparsity",
@@ -118,6 +119,28 @@ def _flag(value: Any, field: str, path: str | None = None) -> bool:
     if text in ("0", "false", "no", "n"):
         return False
     raise SpecError(f"{_where(path)}{field} must be a boolean (0/1/true/false); got {value!r}")
+
+
+#: Element-wise/normalisation operators a layer's output can go through in a training step
+#: (the GPU model costs each with ``words_<op>`` and ``beta_<op>`` of the architecture spec;
+#: ``bn_relu`` uses ``nongemm_words_per_output`` and ``beta_nongemm``).
+NONGEMM_OPS = ("bn_relu", "maxpool", "add", "layernorm", "gelu", "bias_grad", "head_split")
+
+
+def _ops(value: Any, field: str, path: str | None = None) -> tuple | None:
+    """Optional ``"+"``-joined operator names (``None``/empty = not given, ``"none"`` = no
+    operator) -> tuple of names from :data:`NONGEMM_OPS`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    names = value.split("+") if isinstance(value, str) else list(value)
+    names = tuple(str(v).strip().lower() for v in names)
+    if names == ("none",):
+        return ()
+    bad = [v for v in names if v not in NONGEMM_OPS]
+    if bad:
+        raise SpecError(f"{_where(path)}{field} must be '+'-joined names from "
+                        f"{', '.join(NONGEMM_OPS)} (or 'none'); got {value!r}")
+    return names
 
 
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -369,6 +392,15 @@ def load_arch(arch: "str | Path | ArchSpec | Mapping[str, Any]") -> ArchSpec:
 # Workloads
 # --------------------------------------------------------------------------------------------
 
+def _check_extras(layer) -> None:
+    """Validate ``nongemm`` and ``weights`` of a layer (both optional)."""
+    object.__setattr__(layer, "nongemm", _ops(layer.nongemm, "nongemm"))
+    object.__setattr__(layer, "weights", _flag(layer.weights, "weights"))
+    if layer.sparse and not layer.weights:
+        raise SpecError("sparse must be False when weights is False (an activation x "
+                        "activation GEMM has no weight to prune)")
+
+
 class _Layer:
     """Counts shared by :class:`Gemm` and :class:`Conv2d` (both define ``gemm_shape``)."""
 
@@ -405,6 +437,13 @@ class Gemm(_Layer):
     batch : int, default 1
         Independent GEMMs of this shape computed together in one batched call (e.g. attention
         scores: sequences x heads); unlike ``count``, a GPU launches them as one kernel.
+    nongemm : str, tuple of str or None, default None
+        Element-wise/normalisation operators that follow this layer's output in a training
+        step (names from :data:`NONGEMM_OPS`, ``"+"``-joined in a CSV; ``"none"`` for none),
+        costed by the GPU model's non-GEMM term; ``None`` = batch-norm + ReLU.
+    weights : bool, default True
+        Whether ``W`` is a trained weight (``False`` for activation x activation GEMMs such as
+        attention scores, which have no optimizer update and cannot be pruned).
 
     Examples
     --------
@@ -423,6 +462,8 @@ class Gemm(_Layer):
     sparse: bool = True
     input_grad: bool = True
     batch: int = 1
+    nongemm: Any = None
+    weights: bool = True
 
     kind = "gemm"
 
@@ -432,6 +473,7 @@ class Gemm(_Layer):
         object.__setattr__(self, "dtype", _dtype(self.dtype))
         object.__setattr__(self, "sparse", _flag(self.sparse, "sparse"))
         object.__setattr__(self, "input_grad", _flag(self.input_grad, "input_grad"))
+        _check_extras(self)
 
     def gemm_shape(self) -> tuple[int, int, int, int]:
         """``(m, n, k, groups)`` of the forward GEMM (groups = ``batch``, the independent
@@ -470,7 +512,7 @@ class Conv2d(_Layer):
         ``groups == in_channels == out_channels`` is a depthwise convolution.
     batch : int, default 1
     name : str, default "conv"
-    count, sparse, input_grad
+    count, sparse, input_grad, nongemm, weights
         As in :class:`Gemm`.
 
     Examples
@@ -494,6 +536,8 @@ class Conv2d(_Layer):
     count: int = 1
     sparse: bool = True
     input_grad: bool = True
+    nongemm: Any = None
+    weights: bool = True
 
     kind = "conv2d"
 
@@ -507,6 +551,7 @@ class Conv2d(_Layer):
         object.__setattr__(self, "dtype", _dtype(self.dtype))
         object.__setattr__(self, "sparse", _flag(self.sparse, "sparse"))
         object.__setattr__(self, "input_grad", _flag(self.input_grad, "input_grad"))
+        _check_extras(self)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise SpecError(f"groups must divide in_channels and out_channels; got groups="
                             f"{self.groups}, in_channels={self.in_channels}, "
@@ -548,7 +593,7 @@ _CSV_COLUMNS = {
     "conv2d": {"required": ("in_channels", "out_channels", "height", "width"),
                "optional": ("kernel_size", "stride", "padding", "groups", "batch")},
 }
-_COMMON = ("dtype", "count", "sparse", "input_grad")
+_COMMON = ("dtype", "count", "sparse", "input_grad", "nongemm", "weights")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -654,6 +699,8 @@ class Workload:
                         kwargs[col] = _dtype(row[col], "dtype", where)
                     elif col == "count":
                         kwargs[col] = _positive_int(row[col], col, where)
+                    elif col == "nongemm":
+                        kwargs[col] = _ops(row[col], col, where)
                     else:
                         kwargs[col] = _flag(row[col], col, where)
             try:
@@ -671,7 +718,7 @@ class Workload:
         """The workload as CSV text in the format :meth:`from_csv` reads."""
         cols = ["name", "type", "m", "n", "k", "in_channels", "out_channels", "height", "width",
                 "kernel_size", "stride", "padding", "groups", "batch", "dtype", "count",
-                "sparse", "input_grad"]
+                "sparse", "input_grad", "nongemm", "weights"]
         out = io.StringIO()
         if self.source:
             out.write(f"# source: {self.source}\n")
@@ -681,7 +728,9 @@ class Workload:
         writer.writeheader()
         for la in self.layers:
             row = {"name": la.name, "type": la.kind, "dtype": la.dtype, "count": la.count,
-                   "sparse": int(la.sparse), "input_grad": int(la.input_grad)}
+                   "sparse": int(la.sparse), "input_grad": int(la.input_grad),
+                   "nongemm": "" if la.nongemm is None else ("+".join(la.nongemm) or "none"),
+                   "weights": int(la.weights)}
             if isinstance(la, Gemm):
                 row.update(m=la.m, n=la.n, k=la.k)
                 if la.batch > 1:

@@ -29,7 +29,8 @@ from hw.spec import SPEC_DIR, load_arch
 __all__ = ["load_measurements", "fit", "validate", "calibrated", "training_check",
            "fit_nongemm", "step_check", "load_step", "MEASUREMENTS", "WORKLOAD_MEASUREMENTS",
            "NORM_ACT_MEASUREMENTS", "STEP_MODELS", "linear_training_check",
-           "LINEAR_TRAINING_MEASUREMENTS", "SMALL_MEASUREMENTS", "small_shape_check"]
+           "LINEAR_TRAINING_MEASUREMENTS", "SMALL_MEASUREMENTS", "small_shape_check",
+           "ELEMENTWISE_MEASUREMENTS", "ELEMENTWISE_CASES", "fit_elementwise"]
 
 MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
 
@@ -265,6 +266,40 @@ def fit_nongemm(path: str | Path = NORM_ACT_MEASUREMENTS, *, arch="h200") -> flo
     beta = words * 2.0 * fb["elements"] / (spec.number("mem_bandwidth", positive=True) *
                                            fb["kernel_us"] * 1e-6)
     return float(np.median(beta))
+
+
+ELEMENTWISE_MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200_elementwise.csv"
+#: operator -> micro-benchmark case (``hw.gpu.measure_step --elementwise``; ``add`` is the
+#: ``add_forward`` case of the norm/act table, 3 words: read 2, write 1)
+ELEMENTWISE_CASES = {"maxpool": "maxpool_forward_backward",
+                     "layernorm": "layernorm_forward_backward",
+                     "gelu": "gelu_forward_backward", "bias_grad": "bias_grad",
+                     "head_split": "head_split_forward_backward", "add": "add_forward"}
+
+
+def fit_elementwise(*, arch="h200", path: str | Path = ELEMENTWISE_MEASUREMENTS,
+                    norm_act_path: str | Path = NORM_ACT_MEASUREMENTS) -> dict[str, float]:
+    """Bandwidth efficiency of each element-wise operator of a training step.
+
+    For every shape of the micro-benchmark (shapes off ResNet's and ViT's, so the training
+    steps of :func:`step_check` stay held out), ``words * bytes * elements / (bandwidth *
+    kernel time)`` with the operator's ``words_<op>`` of the architecture spec (3 for the
+    measured forward add); returns the median per operator, the values stored as
+    ``beta_<op>`` in ``h200.yaml``.
+    """
+    import pandas as pd
+
+    spec = load_arch(arch)
+    bw = spec.number("mem_bandwidth", positive=True)
+    raw = pd.concat([pd.read_csv(path, comment="#"), pd.read_csv(norm_act_path, comment="#")])
+    raw = raw.dropna(subset=["kernel_us"])
+    out = {}
+    for op, case in ELEMENTWISE_CASES.items():
+        rows = raw[raw["case"] == case]
+        words = 3.0 if op == "add" else spec.number(f"words_{op}", minimum=0)
+        beta = words * 2.0 * rows["elements"] / (bw * rows["kernel_us"] * 1e-6)
+        out[op] = float(np.median(beta))
+    return out
 
 
 #: Shipped workload -> torchvision model timed by ``hw.gpu.measure_step --steps``.

@@ -5,6 +5,7 @@ Run on a machine with a CUDA GPU::
     python -m hw.gpu.measure_step --out hw/specs/measurements               # resnet50, batch 32
     python -m hw.gpu.measure_step --out hw/specs/measurements --norm-act --steps resnet18,resnet50
     python -m hw.gpu.measure_step --out hw/specs/measurements --linear-training
+    python -m hw.gpu.measure_step --out hw/specs/measurements --elementwise
 
 Two tables, written next to the GEMM tables of :mod:`hw.gpu.measure`:
 
@@ -15,6 +16,9 @@ Two tables, written next to the GEMM tables of :mod:`hw.gpu.measure`:
   that a training step really calls.
 * ``gpu_<device>_norm_act.csv`` (``--norm-act``) -- batch-norm + ReLU forward/backward and a
   residual add on shapes off ResNet's, to calibrate the non-GEMM part of a training step.
+* ``gpu_<device>_elementwise.csv`` (``--elementwise``) -- forward + backward of the other
+  element-wise operators of a training step (max-pool, layer norm, GELU, the split of a packed
+  qkv projection into heads, a bias gradient) on shapes off ResNet's and ViT's.
 * ``gpu_<device>_linear_training.csv`` (``--linear-training``) -- forward + backward of one
   ``nn.Linear``, dense vs BDWP 2:4 (kernels alone, and torch's runtime-pruning path).
 * ``gpu_<device>_step_<model>.csv`` -- one dense training step of torchvision's model (forward,
@@ -32,7 +36,8 @@ import time
 from pathlib import Path
 
 __all__ = ["measure_convs", "measure_step", "measure_norm_act", "measure_linear_training",
-           "NORM_ACT_GRID", "LINEAR_TRAINING_SHAPES", "main"]
+           "measure_elementwise", "NORM_ACT_GRID", "ELEMENTWISE_GRID", "LINEAR_TRAINING_SHAPES",
+           "main"]
 
 #: ``(tokens, in_features, out_features)`` of the linear training micro-benchmark: the ViT-L
 #: MLP shapes of torchao's published A100 figures (13008 tokens), ViT-B's and a larger one.
@@ -44,6 +49,18 @@ LINEAR_TRAINING_SHAPES = [(13008, 1024, 4096), (13008, 4096, 1024), (6304, 768, 
 #: ResNet training steps stay held out of what is fitted on this table.
 NORM_ACT_GRID = [(16, c, h, h) for c in (48, 96, 192, 384, 768, 1536) for h in (80, 40, 20)
                  if 16 * c * h * h >= 2 ** 21]
+
+
+#: ``(case, shape)`` of the element-wise micro-benchmark; shapes off the shipped workloads
+#: (ResNet: 64-2048 channels at 112-7 pixels; ViT-B: 6304 tokens x 768/2304/3072) so that the
+#: training steps stay held out of what is fitted on this table. ``elements`` is the size of
+#: the tensor the operator follows (the pooled input, the normalised/activated tensor, the
+#: packed projection, the output gradient).
+ELEMENTWISE_GRID = (
+    [("maxpool_forward_backward", (16, c, h, h)) for c in (48, 96) for h in (160, 80)]
+    + [(case, (t, d)) for case in ("layernorm_forward_backward", "gelu_forward_backward",
+                                   "bias_grad", "head_split_forward_backward")
+       for t in (4096, 16384) for d in (512, 1536)])
 
 
 def _setup():
@@ -152,6 +169,76 @@ def measure_norm_act(*, out: str | Path, iters: int = 20, grid=None) -> Path:
         fh.write(f"# device: {props.name}, torch {torch.__version__}; BatchNorm2d (training) + "
                  "ReLU, fp16 channels-last, eager; kernel_us = summed CUDA-kernel time per call "
                  f"(profiler, {iters} calls)\n")
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def measure_elementwise(*, out: str | Path, iters: int = 20, grid=None) -> Path:
+    """CUDA-kernel time per call of the element-wise operators of :data:`ELEMENTWISE_GRID`,
+    fp16, forward + backward as in a training step (profiler, summed over all kernels)."""
+    torch = _setup()
+    import torch.nn.functional as F
+    from torch.profiler import ProfilerActivity, profile
+
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    rows = []
+    for case, shape in (ELEMENTWISE_GRID if grid is None else grid):
+        if case.startswith("maxpool"):
+            x = torch.randn(*shape, device=dev, dtype=torch.float16).to(
+                memory_format=torch.channels_last).requires_grad_(True)
+            gy = torch.randn_like(F.max_pool2d(x.detach(), 3, 2, 1))
+            fn = (lambda x=x, gy=gy: F.max_pool2d(x, 3, 2, 1).backward(gy))
+        else:
+            t, d = shape
+            width = 3 * d if case.startswith("head_split") else d
+            x = torch.randn(t, width, device=dev, dtype=torch.float16, requires_grad=True)
+            gy = torch.randn_like(x)
+            if case.startswith("layernorm"):
+                ln = torch.nn.LayerNorm(d).to(dev).half()
+                fn = (lambda x=x, ln=ln, gy=gy: ln(x).backward(gy))
+            elif case.startswith("gelu"):
+                fn = (lambda x=x, gy=gy: F.gelu(x).backward(gy))
+            elif case == "bias_grad":
+                fn = (lambda x=x: x.detach().sum(0))
+            else:   # nn.MultiheadAttention's packed in-projection split into heads
+                seq = 128
+                g3 = torch.randn(3, seq, t // seq, d, device=dev, dtype=torch.float16)
+
+                def fn(x=x, d=d, seq=seq, g3=g3):
+                    p = x.view(-1, seq, 3 * d).transpose(0, 1)        # (seq, batch, 3d)
+                    p = p.unflatten(-1, (3, d)).unsqueeze(0).transpose(0, -2).squeeze(-2)
+                    q, k, v = p.contiguous()                            # one copy forward
+                    torch.autograd.backward([q, k, v], [g3[0], g3[1], g3[2]])
+        def call(fn=fn, x=x):
+            x.grad = None        # a fresh input gradient each call, as for an activation
+            fn()
+
+        try:
+            for _ in range(3):
+                call()
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(iters):
+                    call()
+                torch.cuda.synchronize()
+            total = sum(ev.device_time_total for ev in prof.events()
+                        if ev.device_type == torch.autograd.DeviceType.CUDA)
+            kernel_us, error = f"{total / iters:.3f}", ""
+        except Exception as exc:   # keep the other cases
+            kernel_us, error = "", repr(exc)[:200]
+        rows.append({"case": case, "shape": "x".join(map(str, shape)), "elements": x.numel(),
+                     "kernel_us": kernel_us, "error": error})
+        print(case, shape, rows[-1]["kernel_us"], flush=True)
+        del x
+    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_elementwise.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        fh.write(f"# device: {props.name}, torch {torch.__version__}; fp16, eager, forward + "
+                 "backward; kernel_us = summed CUDA-kernel time per call (profiler, "
+                 f"{iters} calls)\n")
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -337,10 +424,16 @@ def main(argv: list[str] | None = None) -> int:
                              "steps (no per-convolution table)")
     parser.add_argument("--norm-act", action="store_true",
                         help="also measure the normalisation/activation micro-benchmark")
+    parser.add_argument("--elementwise", action="store_true",
+                        help="only measure the element-wise micro-benchmark")
     parser.add_argument("--linear-training", action="store_true",
                         help="only measure dense vs BDWP 2:4 nn.Linear forward + backward")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    if args.elementwise:
+        print(measure_elementwise(out=args.out), f"{time.perf_counter() - t0:.0f} s",
+              flush=True)
+        return 0
     if args.linear_training:
         print(measure_linear_training(out=args.out), f"{time.perf_counter() - t0:.0f} s",
               flush=True)

@@ -18,6 +18,13 @@ an H200 (``hw/specs/measurements/gpu_nvidia_h200_workloads.csv``): convolution-l
 a small weight and ``n = 100352`` columns stream at 3.5-3.7 TB/s in both the cuBLAS and the
 cuSPARSELt kernel, while skinny GEMMs with a large 2:4 weight reach only about 1 TB/s on the
 compressed weight; one ``beta_s`` for all bytes made the first family twice too slow.
+``beta_s`` depends on the data type: cuSPARSELt 0.8's fp16 kernels stream the compressed
+weight about twice as fast as its bf16 kernels at small ``n`` (H200, 8192x8192 at n = 16-64:
+22.7 vs 53.7 us, three repeats each, ``gpu_nvidia_h200_small.csv``), so fp16 has its own
+``beta_sparse_fp16``. ``algorithm="default"`` costs cuSPARSELt's algorithm 0 instead of the
+kernel its search picks: the sparse compute and bandwidth efficiencies are scaled by
+``default_alg_compute_ratio`` and ``default_alg_bandwidth_ratio`` (fitted on algorithm 0's
+times, n < 1024); torch's public subclass runs algorithm 0, so ``backend="torch"`` implies it.
 ``backend="torch"`` adds the per-call host time of torch's ``to_sparse_semi_structured`` path
 (``t_host_torch_sparse``). The efficiencies and fixed times come from the architecture spec
 (priors) or from :func:`hw.gpu.calibrate.fit` on a measurement table.
@@ -27,9 +34,13 @@ The hardware exploits only 2:4 along ``k``: an N:M pattern with ``N <= 2`` and `
 
 Training (``mode="training"``) costs the forward, backward-data (``W^T`` sparse only under
 BDWP, which needs the second, transposed N:M mask) and weight-gradient GEMMs per layer, plus
-DRAM-bound normalisation/activation traffic (``nongemm_words_per_output`` words per layer
-output at ``beta_nongemm`` of the bandwidth: PyTorch's batch-norm kernels reach about 0.37 of
-it on an H200, ``hw/specs/measurements/gpu_nvidia_h200_norm_act.csv``) and optimizer traffic.
+DRAM-bound element-wise traffic and optimizer traffic (trained weights only). Each layer names
+the operators that follow its output (``hw.Gemm(..., nongemm="gelu+bias_grad")``, a workload
+CSV's ``nongemm`` column; default batch-norm + ReLU): each costs ``words_<op>`` words per
+output element at ``beta_<op>`` of the bandwidth, measured on micro-benchmarks off the
+workloads' shapes (H200: batch-norm + ReLU 0.37, ``gpu_nvidia_h200_norm_act.csv``; max-pool
+0.12, layer norm 0.30, GELU 0.62, bias gradient 0.21, qkv head split 0.29,
+``gpu_nvidia_h200_elementwise.csv``; residual add 0.90).
 Measured ResNet-50 training step on an H200 (batch 32, fp16, eager): 2.8 ms of convolution
 kernels against 5.8 ms of normalisation, activation, element-wise and optimizer kernels
 (``gpu_nvidia_h200_step_resnet50.csv``), so the step-level gain of 2:4 is far below the GEMM
@@ -50,8 +61,8 @@ from __future__ import annotations
 import numpy as np
 
 from hw.report import make_report
-from hw.spec import (DTYPE_BYTES, SPARSE_PASSES, ArchSpec, SparsitySpec, Workload, check_method,
-                     layer_passes)
+from hw.spec import (DTYPE_BYTES, NONGEMM_OPS, SPARSE_PASSES, ArchSpec, SparsitySpec, Workload,
+                     check_method, layer_passes)
 
 __all__ = ["estimate", "gemm_time", "gpu_params", "BACKENDS", "ALGORITHMS", "supports_24"]
 
@@ -78,6 +89,11 @@ def gpu_params(arch: ArchSpec) -> dict[str, float]:
     out["nongemm_words_per_output"] = arch.number("nongemm_words_per_output", minimum=0)
     out["beta_nongemm"] = arch.number("beta_nongemm", positive=True)
     out["optimizer_words_per_weight"] = arch.number("optimizer_words_per_weight", minimum=0)
+    # element-wise operators: op -> (words per output element, bandwidth efficiency)
+    out["nongemm"] = {"bn_relu": (out["nongemm_words_per_output"], out["beta_nongemm"])}
+    for op in NONGEMM_OPS[1:]:
+        out["nongemm"][op] = (arch.number(f"words_{op}", minimum=0),
+                              arch.number(f"beta_{op}", positive=True))
     return out
 
 
@@ -218,9 +234,15 @@ def estimate(arch: ArchSpec, workload: Workload, sparsity: SparsitySpec, *,
                          else "memory", "waves": float(res["waves"]), "dtype": layer.dtype})
         if non_gemm and mode == "training":
             b = DTYPE_BYTES[layer.dtype]
-            extra += (m * n * copies * p["nongemm_words_per_output"] * b /
-                      p["beta_nongemm"] + layer.weight_elements * layer.count *
-                      p["optimizer_words_per_weight"] * 4.0) / p["mem_bandwidth"]
+            # the layer's own element-wise traffic when its spec gives it (max-pool, residual
+            # adds, layer norm, GELU, head reshapes), else batch-norm + ReLU; the optimizer
+            # updates trained weights only (not the operands of attention GEMMs)
+            ops = ("bn_relu",) if layer.nongemm is None else layer.nongemm
+            traffic = sum(m * n * copies * p["nongemm"][op][0] * b / p["nongemm"][op][1]
+                          for op in ops)
+            trained = layer.weight_elements * layer.count if layer.weights else 0
+            extra += (traffic + trained * p["optimizer_words_per_weight"] * 4.0) / \
+                p["mem_bandwidth"]
     import pandas as pd
 
     table = pd.DataFrame(rows)

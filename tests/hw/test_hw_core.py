@@ -27,7 +27,8 @@ def test_shipped_specs_load_and_every_constant_has_a_source():
 
 
 def test_workload_csv_roundtrip(tmp_path):
-    w = hw.load_workload([hw.Gemm(8, 16, 32, dtype="bf16", name="g"),
+    w = hw.load_workload([hw.Gemm(8, 16, 32, dtype="bf16", name="g", nongemm="gelu+bias_grad"),
+                          hw.Gemm(8, 8, 4, batch=3, sparse=False, weights=False, nongemm="none"),
                           hw.Conv2d(4, 8, 10, 10, kernel_size=3, stride=2, name="c")])
     path = tmp_path / "w.csv"
     path.write_text(w.to_csv())
@@ -40,6 +41,8 @@ def test_workload_csv_roundtrip(tmp_path):
     ("name,type,m,n,k\ng,gemm,-4,4,4\n", "m must be an integer >= 1"),
     ("name,type,m,n,k\ng,fft,4,4,4\n", "type must be one of"),
     ("name,m,n,k\ng,4,4,4\n", "'type' column"),
+    ("name,type,m,n,k,nongemm\ng,gemm,4,4,4,relu+softmax\n", "nongemm must be"),
+    ("name,type,m,n,k,weights\ng,gemm,4,4,4,0\n", "sparse must be False when weights"),
 ])
 def test_bad_workload_files_name_file_and_field(tmp_path, text, match):
     path = tmp_path / "bad.csv"

@@ -237,3 +237,52 @@ def test_default_vs_searched_algorithm():
 
     s, _ = validate()
     assert s["median_err_default_speedup_validate"] <= 0.30
+
+
+def test_elementwise_efficiencies_are_the_microbenchmark_fit():
+    from hw.gpu.calibrate import fit_elementwise
+
+    spec = hw.load_arch("h200")
+    fitted = fit_elementwise()
+    for op, beta in fitted.items():                 # micro-benchmarks off the step shapes
+        np.testing.assert_allclose(spec[f"beta_{op}"], beta, atol=1e-3, err_msg=op)
+    assert fitted["maxpool"] < 0.2 < fitted["gelu"]  # max-pool kernels are slow
+    assert fitted["add"] > 0.8                       # vectorized adds stream near the copy rate
+
+
+def test_nongemm_ops_and_trained_weights():
+    # the non-GEMM term follows each layer's own operators; attention GEMMs have no weights
+    g = dict(m=197, n=197, k=64, dtype="fp16", batch=384, sparse=False)
+    bn = hw.estimate("h200", hw.Workload("w", (hw.Gemm(**g),)), mode="training")
+    flash = hw.estimate("h200", hw.Workload("w", (hw.Gemm(**g, nongemm="none",
+                                                          weights=False),)), mode="training")
+    assert flash.breakdown["non_gemm"] == 0.0 < bn.breakdown["non_gemm"]
+    p = gm.gpu_params(hw.load_arch("h200"))
+    assert set(p["nongemm"]) == set(hw.spec.NONGEMM_OPS)
+    wl = hw.load_workload("vit_b16")
+    assert [la.weights for la in wl if "attn.s" in la.name or "context" in la.name] == [False] * 2
+
+
+def test_whole_training_step_resnet18_within_15_percent():
+    # max-pool and residual adds are in the workload, costed at their micro-benchmark
+    # efficiencies (was -29 % with batch-norm + ReLU only)
+    from hw.gpu.calibrate import step_check
+
+    r = step_check(("resnet18",))[0]
+    assert abs(r["step_relative_error"]) <= 0.15, r
+    assert abs(r["non_gemm_relative_error"]) <= 0.15, r
+
+
+@pytest.mark.xfail(reason="ViT-B/16 step on H200: model 11.3 ms vs measured 13.7 ms (-17 %; was "
+                          "+37 % with batch-norm + ReLU after every GEMM, including the attention "
+                          "scores, and the optimizer updating attention operands). Layer norm, "
+                          "GELU and bias gradients now match the profiled kernels within 12 % "
+                          "(optimizer -18 %); not modelled: 1.34 ms of residual/gradient adds "
+                          "measured vs 0.34 ms costed (27 of the 86 add calls run the strided, "
+                          "non-vectorized kernel), 0.44 ms of fills/memsets, and the head copies "
+                          "(2.1 ms measured vs 1.5 ms)", strict=True)
+def test_whole_training_step_vit_b16_within_15_percent():
+    from hw.gpu.calibrate import step_check
+
+    r = step_check(("vit_b16",))[0]
+    assert abs(r["step_relative_error"]) <= 0.15, r
