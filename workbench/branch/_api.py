@@ -28,7 +28,8 @@ class SimulationResult(Result):
     mispredictions, conditional_branches, instructions : int
         Counted over the measured window (all branches after ``warmup``).
     misprediction_rate : float
-        mispredictions / conditional_branches.
+        mispredictions / conditional_branches (0.0 when the measured window holds no
+        conditional branch: there is nothing to mispredict).
     storage_bits, budget_bits : int
         Exact predictor state (tables + history registers) and the budget it was checked
         against (CBP rule: tables <= budget, tables + registers <= budget + 2048).
@@ -99,7 +100,8 @@ def simulate(trace: Any, predictor: str = "gshare", *, budget: Any = "8KB", warm
         Storage budget (``"8KB"``, ``"64KB"`` are the CBP2016 presets; an int is bits).
     warmup : int, default 0
         Number of leading dynamic branches whose mispredictions are not counted (the
-        predictor still trains on them); instructions are counted from the same point.
+        predictor still trains on them); instructions are counted from the same point. At
+        most ``n_branches - 1``: at least one branch is measured.
     **config
         Overrides of the predictor configuration (e.g. ``hist_len=12`` for gshare); unknown
         keys raise ``ValueError`` listing the valid ones.
@@ -118,8 +120,18 @@ def simulate(trace: Any, predictor: str = "gshare", *, budget: Any = "8KB", warm
     tr = _as_trace(trace)
     cfg, bits = configure(predictor, budget, **config)
     warmup = check_int(warmup, "warmup", min_value=0)
-    if warmup > tr.n_branches:
-        raise error("warmup", f"at most the trace length {tr.n_branches}", warmup)
+    if tr.n_branches == 0:
+        raise error("trace", "a trace with at least one branch", f"the empty trace {tr.name!r}",
+                    raw=True)
+    if warmup >= tr.n_branches:
+        raise error("warmup", f"at most the trace length {tr.n_branches} minus 1 (at least one "
+                    "branch is measured)", warmup)
+    instructions = tr.total_instructions if warmup == 0 else \
+        int(tr.ninsn[warmup:].sum(dtype=np.int64))
+    if instructions <= 0:
+        raise error("trace", "a trace counting instructions in the measured window (MPKI is "
+                    "per 1000 instructions)", f"{tr.name!r} with 0 instructions after warmup "
+                    f"{warmup}", raw=True)
     arrays = tr.kernel_arrays()
     start = time.perf_counter()
     pred = PREDICTORS[predictor].run(arrays, cfg)
@@ -146,7 +158,7 @@ def _result(tr: Trace, predictor: str, pred: np.ndarray, cfg: dict, bits: int, w
         predictor=predictor, trace=tr.name,
         mpki=1000.0 * n_wrong / instructions if instructions else float("nan"),
         mispredictions=n_wrong, conditional_branches=n_cond, instructions=instructions,
-        misprediction_rate=n_wrong / n_cond if n_cond else float("nan"),
+        misprediction_rate=n_wrong / n_cond if n_cond else 0.0,
         storage_bits=tables + regs, budget_bits=bits, table_bits=tables, register_bits=regs,
         branches_per_s=tr.n_branches / elapsed if elapsed > 0 else float("inf"),
         config=dict(cfg), per_branch=breakdown, predictions=pred)

@@ -52,7 +52,7 @@ def parse_budget(budget: Any, name: str = "budget") -> int:
                     value = float(number)
                 except ValueError:
                     break
-                if value > 0:
+                if value > 0 and math.isfinite(value * scale):
                     return int(round(value * scale))
     raise error(name, "a size such as '8KB', '64KB', '512B' or a positive int of bits", budget,
                 kind=TypeError if not isinstance(budget, str) else ValueError)

@@ -38,6 +38,32 @@ def _branch_ids(trace: Trace) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inv.astype(np.int64).reshape(-1)
 
 
+def _as_pcs(pcs: Any) -> np.ndarray:
+    """Branch addresses as a 1-D uint64 array: nonnegative integers (no wrap-around casts)."""
+    if isinstance(pcs, (str, bytes)):
+        raise error("pcs", "branch addresses (nonnegative integers)", pcs, kind=TypeError)
+    try:
+        arr = np.atleast_1d(np.asarray(pcs))
+    except (TypeError, ValueError, OverflowError):
+        raise error("pcs", "branch addresses (nonnegative integers)", pcs,
+                    kind=TypeError) from None
+    if arr.ndim != 1:
+        raise error("pcs", "a 1-D sequence of branch addresses", f"shape {arr.shape}", raw=True)
+    if arr.dtype.kind == "u":
+        return arr.astype(np.uint64)
+    if arr.dtype.kind == "f" and arr.size and not (np.all(np.isfinite(arr))
+                                                   and np.all(arr == np.round(arr))):
+        raise error("pcs", "branch addresses (nonnegative integers)", "non-integral values",
+                    raw=True)
+    if arr.dtype.kind not in "if" and not (arr.dtype.kind == "O" and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr)):
+        raise error("pcs", "branch addresses (nonnegative integers)", f"dtype {arr.dtype}",
+                    kind=TypeError, raw=True)
+    if arr.size and (min(int(v) for v in arr) < 0 or max(int(v) for v in arr) >= 1 << 64):
+        raise error("pcs", "branch addresses in [0, 2**64)", pcs)
+    return np.array([int(v) for v in arr], dtype=np.uint64)
+
+
 def history_features(trace: Any, pcs: Any, *, n_global: int = 512, n_local: int = 0,
                      max_samples: int = 200000, per_branch: int | None = None,
                      stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,9 +90,10 @@ def history_features(trace: Any, pcs: Any, *, n_global: int = 512, n_local: int 
     per_branch = max_samples if per_branch is None else check_int(per_branch, "per_branch",
                                                                    min_value=1)
     uniq, ids = _branch_ids(tr)
-    wanted = np.atleast_1d(np.asarray(pcs, dtype=np.uint64))
+    wanted = _as_pcs(pcs)
     select = np.isin(uniq, wanted).astype(np.uint8)
-    stop = tr.n_branches if stop is None else int(stop)
+    stop = tr.n_branches if stop is None else check_int(stop, "stop", min_value=0,
+                                                         max_value=tr.n_branches)
     _, _, taken, cond = tr.kernel_arrays()
     X, y, rows_id, rows = _history_features(taken[:stop], cond[:stop], ids[:stop], select,
                                             n_global, n_local, len(uniq), max_samples,
@@ -98,8 +125,17 @@ def fit_sparse_logistic(X: np.ndarray, y: np.ndarray, *, max_nonzero: int = 8,
     """
     from sklearn.linear_model import LogisticRegression
 
-    Xf = np.asarray(X, np.float64)
-    yy = np.asarray(y).astype(np.int64)
+    from workbench._validation import as_float_array
+
+    Xf = as_float_array(X, name="X", ndim=2)
+    yf = as_float_array(y, name="y", ndim=1)
+    if yf.shape[0] != Xf.shape[0]:
+        raise error("y", f"of length {Xf.shape[0]} (rows of X)", f"length {yf.shape[0]}",
+                    raw=True)
+    if not np.all((yf == 0) | (yf == 1)):
+        raise error("y", "branch outcomes 0 (not taken) or 1 (taken)",
+                    f"values {np.unique(yf)[:5].tolist()}", raw=True)
+    yy = yf.astype(np.int64)
     m = len(yy)
     if m < 10:
         raise error("X", "at least 10 rows to fit a sparse model", f"{m} rows", raw=True)
@@ -212,7 +248,7 @@ def sparse_correlations(trace: Any, *, base: str = "gshare", budget: Any = "8KB"
     if pcs is None:
         chosen = pb["pc"][:n_branches][pb["mispredictions"][:n_branches] > 0]
     else:
-        chosen = np.atleast_1d(np.asarray(pcs, np.uint64))
+        chosen = _as_pcs(pcs)
     X, y, row_pc = history_features(tr, chosen, n_global=n_global, n_local=n_local,
                                      max_samples=max_samples * max(1, len(chosen)),
                                      per_branch=max_samples)

@@ -44,7 +44,10 @@ def planted_trace(function: str = "copy", distances: Sequence[int] = (7,), *,
     function : {"copy", "and", "or", "xor", "majority"}
         ``copy`` needs exactly one distance.
     distances : sequence of int
-        Global-history distances (1 = the conditional branch just before the target).
+        Global-history distances (1 = the conditional branch just before the target). A
+        multiple of ``n_noise + 1`` is the target's own outcome that many iterations back;
+        it is rejected for ``copy``/``and``/``or`` without ``noise`` (the target would be
+        constant) and allowed for ``xor``/``majority``.
     n_iterations : int, default 20000
     n_noise : int, default 9
         Noise branches per iteration (i.i.d. Bernoulli(p)).
@@ -81,6 +84,14 @@ def planted_trace(function: str = "copy", distances: Sequence[int] = (7,), *,
         raise error("distances", "a non-empty sequence of positive ints", distances)
     if function == "copy" and len(dist) != 1:
         raise error("distances", "exactly one distance for function='copy'", distances)
+    period = n_noise + 1
+    own = [int(d) for d in dist if d % period == 0]
+    if own and noise == 0.0 and function in ("copy", "and", "or"):
+        # distance k * (n_noise + 1) is the target's own outcome k iterations back: with no
+        # label noise a copy/AND/OR of it freezes the target at a constant (0, or 1 once set)
+        raise error("distances", f"distances that are not multiples of n_noise + 1 = {period} "
+                    f"for function={function!r} (those positions are the target branch "
+                    "itself, which makes it constant)", own)
     rng = check_random_state(random_state)
     noise_bits = (rng.random((n_iterations, n_noise)) < p).astype(np.uint8)
     flip = (rng.random(n_iterations) < noise).astype(np.uint8)

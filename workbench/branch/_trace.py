@@ -197,6 +197,23 @@ def _text_lines(data: bytes, start: int, stop: int):
         offset += len(raw) + 1
 
 
+def _records(path: Path, data: bytes, start: int, stop: int, tag: str):
+    """``(offset, line)`` of the ``tag`` records of one table section; blank and ``#`` lines
+    and the section's own header line are skipped, anything else is an unknown record."""
+    first = True
+    for offset, line in _text_lines(data, start, stop):
+        if first:   # the section label (BT9_NODES / BT9_EDGES)
+            first = False
+            continue
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.split(None, 1)[0] != tag:
+            raise _bad(path, offset, f"unknown record {text[:60]!r} in the {tag} table "
+                                     f"(expected {tag} lines, '#' comments or blank lines)")
+        yield offset, line
+
+
 def _bad(path: Path, offset: int, what: str) -> TraceFormatError:
     return TraceFormatError(f"{path}: {what} at byte offset {offset} (decompressed text)")
 
@@ -220,8 +237,9 @@ def read_bt9(path: str | os.PathLike, *, name: str | None = None) -> Trace:
     FileNotFoundError
         If ``path`` does not exist.
     TraceFormatError
-        Truncated gzip data, a missing section or ``EOF`` marker, a malformed node/edge line, or
-        an edge id out of range; the message gives the byte offset.
+        Truncated gzip data, a missing section or ``EOF`` marker, a malformed, duplicated or
+        unknown record in the node/edge tables (negative instruction counts included), or an
+        edge id out of range; the message gives the byte offset.
     """
     from ._kernels import _parse_edge_sequence
 
@@ -250,15 +268,15 @@ def read_bt9(path: str | os.PathLike, *, name: str | None = None) -> Trace:
 
     node_addr: dict[int, int] = {}
     node_kind: dict[int, int] = {}
-    for line_offset, line in _text_lines(data, nodes_at + 1, edges_at):
-        if not line.startswith("NODE"):
-            continue
+    for line_offset, line in _records(path, data, nodes_at + 1, edges_at, "NODE"):
         fields = line.split()
         try:
             nid = int(fields[1])
             addr = int(fields[2], 0)
         except (IndexError, ValueError):
             raise _bad(path, line_offset, f"malformed NODE line {line[:60]!r}") from None
+        if nid in node_addr:
+            raise _bad(path, line_offset, f"duplicate NODE id {nid}")
         if "class:" in line:
             try:
                 node_kind[nid] = kind_from_class(line.split("class:", 1)[1].split()[0])
@@ -267,21 +285,27 @@ def read_bt9(path: str | os.PathLike, *, name: str | None = None) -> Trace:
                     from None
         node_addr[nid] = addr
     edges = []
-    for line_offset, line in _text_lines(data, edges_at + 1, seq_at):
-        if not line.startswith("EDGE"):
-            continue
+    edge_at: dict[int, int] = {}
+    for line_offset, line in _records(path, data, edges_at + 1, seq_at, "EDGE"):
         fields = line.split()
         try:
             eid, src, dst = int(fields[1]), int(fields[2]), int(fields[3])
             tk = fields[4]
             tgt = int(fields[5], 0)
             icnt = int(fields[7])
-            if tk not in ("T", "N") or src not in node_addr or dst not in node_addr:
+            if tk not in ("T", "N") or src not in node_addr or dst not in node_addr \
+                    or eid < 0 or icnt < 0:
                 raise ValueError
         except (IndexError, ValueError):
             raise _bad(path, line_offset, f"malformed EDGE line {line[:70]!r}") from None
+        if eid in edge_at:
+            raise _bad(path, line_offset, f"duplicate EDGE id {eid}")
+        edge_at[eid] = line_offset
         edges.append((eid, src, tk == "T", tgt, icnt))
-    n_edges = max((e[0] for e in edges), default=-1) + 1
+    for eid, at in edge_at.items():
+        if eid >= len(edges):   # ids are 0 .. n-1 (CBP2016 writes them in order)
+            raise _bad(path, at, f"EDGE id {eid} out of range: the table has {len(edges)} edges")
+    n_edges = len(edges)
     e_valid = np.zeros(n_edges, bool)
     e_pc = np.zeros(n_edges, np.uint64)
     e_target = np.zeros(n_edges, np.uint64)
