@@ -48,7 +48,7 @@ def _peer_tp(o3, tp, mask=None):
 def _learned_mask(tp_big: TensorProduct, sparsity: float) -> np.ndarray:
     """Mask found by the gate on a teacher-student task with the same path set (8 channels)."""
     res = teacher_student(method="three_phase", l_max=tp_big.irreps_in1.lmax, mul=4,
-                          sparsity=sparsity, n_steps=768, random_steps=384, adaptive_steps=128,
+                          sparsity=sparsity, n_steps=768, adaptive_steps=128,
                           random_state=0)
     mask = np.zeros(tp_big.n_paths, bool)
     mask[res.student_paths] = True
@@ -198,7 +198,8 @@ def _teacher_student_cases(bench: Benchmark, n_seeds: int) -> None:
                       ours=lambda: run("three_phase"), peer=lambda: run("random_fixed"),
                       peer_name="random fixed mask", repeat=1, warmup=0,
                       params={"sparsity": k, "n_seeds": n_seeds, "n_steps": 768,
-                              "random_steps": 384, "adaptive_steps": 128}, check=check)
+                              "random_steps": "ceil(P / (n_keep lr))",
+                              "adaptive_steps": 128}, check=check)
 
 
 #: Adam rate per method (the toy's default for all three).

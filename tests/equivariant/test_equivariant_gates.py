@@ -173,9 +173,9 @@ def test_scores_summing_to_zero_raise():
 
 
 def test_teacher_student_small_recovers_paths_random_mask_does_not():
-    ours = teacher_student(method="three_phase", random_state=0)
-    rand = teacher_student(method="random_fixed", random_state=0)
-    assert ours.n_paths == 15 and ours.n_keep == 5
+    ours = teacher_student(method="three_phase", sparsity=0.7, random_state=0)
+    rand = teacher_student(method="random_fixed", sparsity=0.7, random_state=0)
+    assert ours.n_paths == 15 and ours.n_keep == 4
     assert ours.recall == 1.0
     assert rand.recall < 1.0
     assert ours.test_mse < rand.test_mse
@@ -183,9 +183,38 @@ def test_teacher_student_small_recovers_paths_random_mask_does_not():
     assert set(ours.phase_history) == {"random", "adaptive", "fixed"}
 
 
+def test_default_random_steps_visits_every_path_one_over_lr_times():
+    from workbench.equivariant._train import default_random_steps
+
+    for n_keep in (10, 7, 4):
+        steps = default_random_steps(15, n_keep, 0.02)
+        assert steps * n_keep / 15 >= 50 > (steps - 1) * n_keep / 15
+    with pytest.raises(ValueError, match="n_keep must be"):
+        default_random_steps(15, 16, 0.02)
+    with pytest.raises(ValueError, match="lr must be"):
+        default_random_steps(15, 4, 0.0)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_teacher_student_full_recall_three_seeds(seed):
-    ours = teacher_student(method="three_phase", random_state=seed)
+@pytest.mark.parametrize("sparsity", [0.3, 0.5, 0.7])
+@pytest.mark.parametrize("seed", [100, 101, 102, 103, 104])
+def test_teacher_student_full_recall_held_out_seeds(sparsity, seed):
+    # one rule for the random phase (every path selected 1 / lr times on average);
+    # measured 20/20 held-out seeds (100-119) at recall 1.0 for each sparsity
+    ours = teacher_student(method="three_phase", sparsity=sparsity, random_state=seed)
     assert ours.recall == 1.0
-    assert ours.test_mse < 1e-2
+    assert ours.test_mse < 1e-10
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known miss of the three-phase gate (4 of 160 runs at k = 0.3/0.5/0.7/(2/3), seeds 0-19 "
+    "and 100-119): the weakest teacher path ends the random phase at or just above the best "
+    "useless path's score; the switch to the adaptive phase raises Z = sum_S c_q w_q (all "
+    "kept scores are now high), the normalisation term pushes that path's score down at "
+    "Adam's full rate (~lr per step) until a useless path overtakes it, and an unselected "
+    "path gets no gradient"))
+@pytest.mark.parametrize("sparsity, seed", [(0.7, 4), (2.0 / 3.0, 0)])
+def test_teacher_student_known_misses(sparsity, seed):
+    assert teacher_student(method="three_phase", sparsity=sparsity,
+                           random_state=seed).recall == 1.0

@@ -9,21 +9,40 @@ on average.
 
 The teacher is a gated product of the same family (equal scores, so its kept paths carry the
 gate's ``1 / sum_S c_q`` normalisation). An earlier version used an ungated teacher: the
-student then needed weights ~``n_keep`` times the teacher's, did not fit within the step
-budget at low sparsity (held-out MSE 0.1-0.7 even where recall was 1.0) and recalled 0.93 /
-0.98 / 0.92 of the teacher's paths at k = 0.3 / 0.5 / 0.7 (6 seeds, 256 random steps; teacher
-paths whose scores crossed zero ranked last). With the matched scale
-and ``random_steps = 384`` of 768, 10 seeds (0-9) give recall 0.99 / 0.94 / 0.975 (three-phase),
-1.0 / 1.0 / 1.0 (adaptive only, i.e. top-k from step 0), 0.68 / 0.41 / 0.20 (random fixed
-mask). What still limits the three-phase gate at k = 0.5: the random phase ranks a weak
-teacher path (smallest output variance) level with the useless ones, and the adaptive phase
-cannot re-admit an unselected path (it gets no gradient); 640 random steps or a 4x larger
-batch give the same 0.957. Adaptive-only succeeds because unselected paths keep their initial
-score 1 while useless selected ones drift below it, so they are swapped in one by one.
+student then needed weights ~``n_keep`` times the teacher's and did not fit at low sparsity.
+
+Length of the random phase (one rule for every ``k`` and seed): every path is selected
+``V = 1 / lr`` times on average, i.e. ``random_steps = ceil(P / (n_keep lr))`` (75 / 108 /
+188 steps at k = 0.3 / 0.5 / 0.7, lr = 0.02). Reason (measured): the scores separate in a
+transient. Adam moves a parameter by about ``lr`` per update, so a path needs ~``1 / lr``
+updates for its weights (initialised at 0.1) to reach the teacher's O(1) scale; while they
+grow, a teacher path's score rises and a useless path's score sinks. Once the weights fit,
+``d L / d w_p`` of every selected path is dominated by the shared normalisation term
+``-c_p sum_S g_q w_q / Z^2`` (the score and the weight scale are one product), and the
+scores drift back together: on seeds 0-19 the margin (lowest teacher score minus highest
+useless score at the end of the random phase) has median +0.73 after 90 random steps at
+k = 0.7 and +0.14 after 360. A long random phase therefore hurts: with 384 random steps
+recall was 0.99 / 0.943 / 0.975 (9 / 6 / 9 of seeds 0-9 at 1.0), the misses being weak teacher
+paths that ended level with useless ones (an unselected path gets no gradient and, through
+Adam's momentum, keeps drifting the way it last moved).
+
+With the rule (adaptive phase 128 steps, 768 in all), recall 1.0 on 10 / 10 / 9 of seeds
+0-9 and 20 / 20 / 20 of held-out seeds 100-119 at k = 0.3 / 0.5 / 0.7; over seeds 0-19 and
+100-119, 40 / 40 / 39 and 37 / 40 at k = 2/3 (mean recall >= 0.985 everywhere; random fixed
+mask ~1 - k). The 4 misses share one mechanism: the weakest teacher path ends the random
+phase at or just above the best useless score; at the switch to the adaptive phase
+``Z = sum_S c_q w_q`` jumps (every kept score is now high), the normalisation term pushes
+that path's score down at Adam's full rate (~``lr`` per step, 0.88 -> 0.43 within ~30 steps
+on k = 2/3, seed 0) until a useless path overtakes it, and a path that is not selected gets no
+gradient to come back. A shorter adaptive phase (half the random phase, the released code's
+2:1 epoch ratio) did not help (37/40 at k = 0.5).
+Adaptive only (top-k from step 0) reaches 1.0 too, because unselected paths keep their
+initial score 1 while useless selected ones drift below it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,7 +55,25 @@ from ._irreps import Irreps
 from ._scheduler import ThreePhaseScheduler
 from ._tp import TensorProduct
 
-__all__ = ["Adam", "TeacherStudentResult", "teacher_student"]
+__all__ = ["Adam", "TeacherStudentResult", "teacher_student", "default_random_steps"]
+
+
+def default_random_steps(n_paths: int, n_keep: int, lr: float) -> int:
+    """Random-phase length at which every path is selected ``1 / lr`` times on average.
+
+    A path is in a random subset with probability ``n_keep / n_paths``; Adam moves a parameter
+    by about ``lr`` per update, so ``1 / lr`` updates let a path's weights grow to O(1) while
+    its score separates from the useless paths' (see :func:`teacher_student`).
+
+    Examples
+    --------
+    >>> default_random_steps(15, 4, 0.02), default_random_steps(15, 10, 0.02)
+    (188, 75)
+    """
+    n_paths = check_int(n_paths, "n_paths", min_value=1)
+    n_keep = check_int(n_keep, "n_keep", min_value=1, max_value=n_paths)
+    lr = check_scalar(lr, "lr", min_value=0.0, include_min=False)
+    return int(math.ceil(n_paths / (n_keep * lr) - 1e-9))
 
 
 class Adam:
@@ -131,7 +168,7 @@ _METHODS = ("three_phase", "random_fixed", "adaptive_only", "dense")
 
 
 def teacher_student(*, method: str = "three_phase", l_max: int = 2, mul: int = 8,
-                    sparsity: float = 2.0 / 3.0, random_steps: int = 384,
+                    sparsity: float = 2.0 / 3.0, random_steps: int | None = None,
                     adaptive_steps: int = 128, n_steps: int = 768, batch_size: int = 32,
                     n_train: int = 512, n_test: int = 256, lr: float = 2e-2,
                     final_lr_ratio: float = 1.0, score_lr_ratio: float = 1.0,
@@ -149,8 +186,11 @@ def teacher_student(*, method: str = "three_phase", l_max: int = 2, mul: int = 8
         (15 paths at l_max = 2).
     sparsity : float, default 2/3
         The teacher uses ``max(1, floor((1 - k) P))`` random paths; the student keeps as many.
-    random_steps, adaptive_steps, n_steps : int, default 384, 128, 768
-        Scheduler phase lengths and total optimiser steps (the fixed phase trains the kept
+    random_steps : int or None, default None
+        Length of the random phase; ``None``: every path selected ``1 / lr`` times on average,
+        ``ceil(P / (n_keep lr))`` (see the module docstring).
+    adaptive_steps, n_steps : int, default 128, 768
+        Adaptive-phase length and total optimiser steps (the fixed phase trains the kept
         paths' weights for the remaining ``n_steps - random_steps - adaptive_steps``).
     batch_size, n_train, n_test : int
     lr : float, default 2e-2
@@ -195,6 +235,8 @@ def teacher_student(*, method: str = "three_phase", l_max: int = 2, mul: int = 8
     irreps = Irreps.spherical(l_max, mul)
     tp = TensorProduct(irreps, irreps, irreps, mode="uuu")
     gate = SparseTPGate(tp.n_paths, sparsity, path_norm=tp.path_norm, random_state=seeds[2])
+    random_steps = default_random_steps(tp.n_paths, gate.n_keep, lr) if random_steps is None \
+        else check_int(random_steps, "random_steps", min_value=0)
     teacher_mask = np.zeros(tp.n_paths, dtype=bool)
     teacher_mask[rng_teacher.choice(tp.n_paths, gate.n_keep, replace=False)] = True
     w_teacher = rng_teacher.standard_normal(tp.weight_numel)

@@ -22,10 +22,12 @@ _MASKS = ("random", "cheapest", "costliest")
 
 
 def teacher_student_point(*, method: str = "three_phase", sparsity: float = 2.0 / 3.0,
-                          l_max: int = 2, mul: int = 8, n_steps: int = 640,
-                          random_steps: int = 128, adaptive_steps: int = 128,
+                          l_max: int = 2, mul: int = 8, n_steps: int = 768,
+                          random_steps: int | None = None, adaptive_steps: int = 128,
                           random_state: Any = 0) -> dict[str, Any]:
-    """One teacher-student run (:func:`teacher_student`); recall, test MSE, FLOP fraction."""
+    """One teacher-student run (:func:`teacher_student`); recall, test MSE, FLOP fraction.
+
+    ``random_steps=None`` uses the rule "every path selected ``1 / lr`` times on average"."""
     res = teacher_student(method=method, sparsity=sparsity, l_max=l_max, mul=mul,
                           n_steps=n_steps, random_steps=random_steps,
                           adaptive_steps=adaptive_steps, random_state=random_state)
