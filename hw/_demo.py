@@ -49,7 +49,13 @@ def _nm_rows(out_dir: Path, quick: bool):
                      "measured H200 (cuSPARSELt, best alg)"),
              DemoRow("hw", "H200 2:4 GEMM 4096x4096, 16 tokens", "speedup vs dense",
                      small.speedup_vs_dense, 0.50, "measured H200 (cuSPARSELt, best alg)")]
-    from hw.gpu.calibrate import training_check
+    from hw.gpu.calibrate import small_shape_check, training_check
+
+    sign, _ = small_shape_check()
+    rows.append(DemoRow("hw", f"H200 2:4 sign of (speedup - 1), {sign['n_decided']} small shapes "
+                        "(n <= 128) outside the repeat noise", "fraction with the right sign",
+                        sign["sign_agreement_decided"], 1.0,
+                        f"measured H200, 3 passes (noise {sign['noise_median']:.1%} median)"))
 
     r50 = training_check(("resnet50",))[0]
     rows.append(DemoRow("hw", "H200 ResNet-50 BDWP 2:4 training GEMMs (held out)",
