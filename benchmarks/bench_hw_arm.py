@@ -44,17 +44,23 @@ def _validation_rows(b: Benchmark) -> None:
 def _host_rows(b: Benchmark, quick: bool) -> None:
     import os
 
-    from hw.arm.calibrate import HOST_SHAPES, host_validation, measure_host, read_measurements
+    from hw.arm.calibrate import (HOST_SHAPES, host_validation, measure_host, min_over_runs,
+                                  read_measurements)
 
     frames = [("shipped timings", read_measurements())]
     if not quick:
         held = [s for i, s in enumerate(HOST_SHAPES) if i % 2]
+        fresh_runs = []
         for k, seed in enumerate((7, 8)):
             fresh = measure_host(held, rounds=15, random_state=seed)
             fresh["shape_id"] = 2 * fresh["shape_id"] + 1  # keep them in the held-out split
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
             frames.append((f"fresh re-timing {k + 1} of held-out shapes, load {load:.1f}",
                            fresh))
+            fresh_runs.append(fresh)
+        # the shipped table is a minimum over 3 runs; the same protocol on the 2 fresh runs
+        # (same shapes and non-zero counts, other random weights)
+        frames.append(("minimum over the 2 fresh re-timings", min_over_runs(fresh_runs)))
     for label, frame in frames:
         v = host_validation(frame)
         held = v[v["split"] == "heldout"]
