@@ -57,8 +57,13 @@ def test_design_errors():
         make_design("nope", 10, 10, 2)
     with pytest.raises(ValueError, match="k must be <= n_features = 10; got 11"):
         make_design("gaussian", 10, 10, 11)
-    with pytest.raises(ValueError, match="ms must be positive integers with sum < k"):
+    with pytest.raises(ValueError, match=r"k must be > 8 for this family \(spike ranks "
+                                         r"ms=\[3, 5\]"):
         make_design("multiscale_cancel", 20, 30, 5)
+    with pytest.raises(ValueError, match=r"k must be > 5 for this family \(spike rank m=5;"):
+        make_design("spiked_cancel", 20, 30, 5)   # the default m; the message named "ms"
+    with pytest.raises(ValueError, match="m must be positive integers"):
+        make_design("spiked_cancel", 20, 30, 5, m=0)
 
 
 @pytest.mark.parametrize("family", sorted(DESIGN_FAMILIES))

@@ -79,8 +79,13 @@ def _multilevel(rng, n, d, k, ms, deltas):
     deltas = [float(t) for t in deltas]
     if len(deltas) != len(ms):
         raise error("deltas", f"a sequence of length len(ms) = {len(ms)}", deltas)
-    if any(m < 1 for m in ms) or sum(ms) >= k:
-        raise error("ms", f"positive integers with sum < k = {k}", ms)
+    if any(m < 1 for m in ms):
+        raise error("m" if len(ms) == 1 else "ms", "positive integers", ms)
+    if sum(ms) >= k:
+        # the cancelling coefficient needs a null space of the spikes on the support
+        raise error("k", f"> {sum(ms)} for this family (spike rank{'s' if len(ms) > 1 else ''} "
+                    f"{'m' if len(ms) == 1 else 'ms'}={ms[0] if len(ms) == 1 else ms}; pass a "
+                    "smaller one or a larger k)", k)
     if any(not (0.0 < t < 1.0) for t in deltas):
         raise error("deltas", "values in (0, 1)", deltas)
     scales = [1.0] + deltas[:-1]
