@@ -82,7 +82,9 @@ def estimate(arch: Any, workload: Any, sparsity: Any = None, *, mode: str | None
         ``"training"`` otherwise.
     **options
         Model-specific switches (see the model's ``estimate``), e.g. ``method="bdwp"`` and
-        ``interleave=False`` for ``nm_fpga``; ``backend="cusparselt"`` for the GPU model.
+        ``interleave=False`` for ``nm_fpga``; ``backend="cusparselt"|"torch"`` and
+        ``algorithm="search"|"default"`` (cuSPARSELt's searched kernel or its algorithm 0)
+        for the GPU model.
 
     Returns
     -------
