@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["breakeven", "validate_arm", "sparsebytenn_speedup", "speedup_table",
-           "dense_frontier", "frontier_latency", "matched_accuracy_table"]
+           "dense_frontier", "frontier_latency", "matched_accuracy_table",
+           "PUBLISHED_BLOCKS", "published_blocks_effect"]
 
 
 def _time(arch: Any, workload: Any, sparsity: float, scope: str, **options) -> float:
@@ -278,6 +279,61 @@ def matched_accuracy_table(arch: str = "cortex-a73") -> Any:
             "sparse_published_ms", "latency_error", "bracket", "frontier_ms", "speedup",
             "status", "bound", "frontier_ms_alt", "speedup_alt", "status_alt"]
     return pd.DataFrame(rows)[cols]
+
+
+#: Output-channel blocks of the published sparse models (google-research/fastconvnets README
+#: and its model file names, blocks counted from 0: ``mbv1_*_12b4`` = block size 4 in
+#: depthwise-separable block 12, the last (our ``pw13``); ``mbv2_*_11-16b2`` = block size 2 in
+#: inverted-residual blocks 11-16, the last six (our ``b12``-``b17``); the v2 1.8 model and
+#: EfficientNet are unstructured). network -> (block size, layers).
+PUBLISHED_BLOCKS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "mobilenet_v1": (4, ("pw13",)),
+    "mobilenet_v2": (2, tuple(f"b{i}_{part}" for i in range(12, 18)
+                              for part in ("expand", "project"))),
+}
+
+
+def published_blocks_effect(arch: str = "cortex-a73") -> Any:
+    """What costing the published models' output-channel blocks would change (not used by the
+    fit or the validation, which prune every 1x1 layer with one pattern).
+
+    Layers are costed independently, so the blocked network's latency is the unstructured one
+    with the :data:`PUBLISHED_BLOCKS` layers re-costed at block ``(nr, 1)`` and the same
+    density. Returns a ``pandas.DataFrame`` per published sparse model: ``model``,
+    ``published_ms``, ``unstructured_ms``, ``blocked_ms``, ``blocked_layers_ms`` (those layers,
+    unstructured) and ``blocked_layers_blocked_ms``, ``change`` (blocked / unstructured - 1).
+    """
+    import pandas as pd
+
+    import hw
+
+    from . import estimate
+    from .networks import build
+    from .published import SPARSE_MODELS
+
+    rows = []
+    for m in SPARSE_MODELS:
+        wl = build(m.network, m.width)
+        base = estimate(arch, wl, m.sparsity, policy="sparse")
+        t1 = base.layers.set_index("layer")["time_s"]
+        nr, layers = PUBLISHED_BLOCKS.get(m.network, (1, ()))
+        if m.network == "mobilenet_v2" and m.width == 1.8:  # "unstructured throughout"
+            layers = ()
+        sel = [name for name in t1.index if name in layers]
+        blocked_sel = 0.0
+        if sel:
+            spec = hw.SparsitySpec(kind="block", density=1.0 - m.sparsity, block=(nr, 1),
+                                   source="published block pattern (FSC README)")
+            t2 = estimate(arch, wl, spec, policy="sparse").layers.set_index("layer")["time_s"]
+            blocked_sel = float(t2[sel].sum())
+        unstructured = float(base.time_s)
+        blocked = unstructured - float(t1[sel].sum()) + blocked_sel
+        rows.append({"model": f"{m.network} {m.width:g} at {100 * m.sparsity:.0f}%",
+                     "published_ms": m.ms, "unstructured_ms": unstructured * 1e3,
+                     "blocked_ms": blocked * 1e3, "blocked_layers_ms": float(t1[sel].sum()) * 1e3,
+                     "blocked_layers_blocked_ms": blocked_sel * 1e3,
+                     "change": blocked / unstructured - 1.0})
+    return pd.DataFrame(rows)
 
 
 def validate_arm() -> Any:

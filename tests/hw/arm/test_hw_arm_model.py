@@ -314,3 +314,21 @@ def test_mobilenet_v1_speedups_at_matched_accuracy():
         dense_frontier("cortex-a73", "mobilenet_v1", accuracy="best")
     with pytest.raises(ValueError, match="network must have published dense accuracies"):
         dense_frontier("cortex-a73", "resnet50")
+
+
+def test_published_blocks_effect():
+    from hw.arm.validation import PUBLISHED_BLOCKS, published_blocks_effect
+
+    t = published_blocks_effect("cortex-a73").set_index("model")
+    assert (t["blocked_ms"] <= t["unstructured_ms"] + 1e-12).all()
+    # unstructured throughout in the published models: nothing re-costed
+    for name in ("mobilenet_v2 1.8 at 80%", "efficientnet_b0 1 at 80%"):
+        assert t.loc[name, "change"] == 0.0
+    assert PUBLISHED_BLOCKS["mobilenet_v2"][1][0] == "b12_expand"  # blocks 11-16 from 0
+    # layers are costed independently: the re-costed pw13 equals that layer estimated alone
+    spec = hw.SparsitySpec(kind="block", density=0.1, block=(4, 1), source="test")
+    alone = arm.estimate("cortex-a73", hw.Conv2d(1024, 1024, 7, 7), spec, policy="sparse")
+    row = t.loc["mobilenet_v1 1 at 90%"]
+    assert row["blocked_layers_blocked_ms"] == pytest.approx(alone.time_s * 1e3, rel=1e-9)
+    assert row["unstructured_ms"] - row["blocked_ms"] == pytest.approx(
+        row["blocked_layers_ms"] - row["blocked_layers_blocked_ms"], rel=1e-9)
