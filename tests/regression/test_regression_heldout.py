@@ -41,3 +41,12 @@ def test_lasso_cv_result_exposes_coef_at_the_chosen_alpha():
     with pytest.raises(AttributeError, match="lasso_cv"):
         lasso_path(X, y, n_alphas=3).coef
     assert lasso_cv(X, y, cv=3, n_alphas=4).coef.shape == (30,)
+
+
+def test_compare_methods_numpy_integer_seed_matches_python_int():
+    from workbench.regression.experiments import compare_methods
+
+    kw = dict(quick=True, methods=("random_support_lasso",))
+    a = compare_methods("gaussian", 40, 60, 3, random_state=7, **kw)
+    b = compare_methods("gaussian", 40, 60, 3, random_state=np.int64(7), **kw)
+    assert [r["pred_error"] for r in a] == [r["pred_error"] for r in b]

@@ -182,7 +182,8 @@ def compare_methods(family: str = "spiked_cancel", n_samples: int = 200, n_featu
     """All ``methods`` on one ``make_design`` instance, plus the three reference rows."""
     X, y, w = make_design(family, n_samples, n_features, k, snr, random_state, noise=noise,
                           **params)
-    seed = int(np.random.SeedSequence(random_state if isinstance(random_state, int) else 0)
+    integral = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    seed = int(np.random.SeedSequence(int(random_state) if integral else 0)
                .generate_state(1)[0])
     s = np.linalg.svd(X, compute_uv=False)
     kappa = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
