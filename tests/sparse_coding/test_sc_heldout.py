@@ -29,3 +29,12 @@ def test_n_states_checks_its_arguments():
         n_states(5, 2, 3)
     with pytest.raises(TypeError, match="H must be an integer"):
         n_states(2.5, 2, 1)
+
+
+def test_bars_point_numpy_integer_seed_splits_like_a_python_int():
+    from workbench.sparse_coding.experiments import bars_point
+
+    kw = dict(size=3, n_samples=150, n_iter=4)
+    a = bars_point("bsc", random_state=3, **kw)
+    b = bars_point("bsc", random_state=np.int64(3), **kw)
+    assert a["free_energy"] == b["free_energy"] and a["sigma_est"] == b["sigma_est"]

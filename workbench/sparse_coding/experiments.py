@@ -40,8 +40,10 @@ def bars_point(model: str = "bsc", pi: float = 0.2, sigma: float = 2.0, *, size:
 
     check_options(model, list(MODELS), "model")
     hp0, g0, it0 = BARS_SETTINGS[model]
-    seed_data, seed_model = np.random.SeedSequence(random_state).spawn(2) \
-        if isinstance(random_state, int) else (random_state, random_state)
+    # NumPy integer seeds (sweep grids built with numpy) split like Python ints
+    integral = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    seed_data, seed_model = np.random.SeedSequence(int(random_state)).spawn(2) \
+        if integral else (random_state, random_state)
     if model == "dsc":
         data = make_bars(size, n_samples, pi=(1 - pi, 0.75 * pi, 0.25 * pi), sigma=sigma,
                          amplitude=amplitude, kind="dsc", random_state=seed_data)
