@@ -61,3 +61,16 @@ def test_distill_policy_argument_errors():
 def test_sindyrl_checks_surrogate_settings_before_using_real_steps(kw, match):
     with pytest.raises(ValueError, match=match):
         sr.SINDyRL("cartpole_swingup", **kw)
+
+
+def test_evaluate_policy_and_collect_real_check_their_arguments():
+    task = sr.get_task("pendulum")
+    pol = sr.LinearPolicy(3, 1, [-2.0], [2.0])
+    ok = sr.evaluate_policy("pendulum", pol, np.zeros(pol.n_params), n_episodes=2)
+    assert np.isfinite(ok)
+    with pytest.raises(ValueError, match=r"params must be of shape \(4\)"):
+        sr.evaluate_policy(task, pol, np.zeros(99), n_episodes=2)   # was silently truncated
+    with pytest.raises(ValueError, match="policy must be a policy for 5 observations"):
+        sr.evaluate_policy("cartpole_swingup", pol, np.zeros(pol.n_params), n_episodes=2)
+    with pytest.raises(TypeError, match="env must be a gymnasium environment"):
+        sr.collect_real(object(), 10, None, np.random.default_rng(0), 0)

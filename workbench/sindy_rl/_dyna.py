@@ -85,6 +85,9 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
     """
     from ._env import _check_box
 
+    if not all(hasattr(env, k) for k in ("observation_space", "action_space", "reset", "step")):
+        raise error("env", "a gymnasium environment (observation_space, action_space, reset, "
+                    "step)", type(env).__name__, kind=TypeError, raw=True)
     _check_box(env.observation_space, "env.observation_space")
     _check_box(env.action_space, "env.action_space")
     n_steps = check_int(n_steps, "n_steps", min_value=0)
@@ -114,7 +117,23 @@ def collect_real(env: Any, n_steps: int, act_fn: Any, rng: np.random.Generator,
 
 def evaluate_policy(task: Task, policy: Any, params: np.ndarray, n_episodes: int = 20,
                     seed: int = 12345) -> float:
-    """Mean return over ``n_episodes`` real episodes from fixed-seed starts (exact numpy copy)."""
+    """Mean return over ``n_episodes`` real episodes from fixed-seed starts (exact numpy copy).
+
+    ``task`` is a task name or :class:`Task`, ``policy`` an :class:`MLPPolicy` or
+    :class:`LinearPolicy` for it and ``params`` its parameter vector, shape (n_params,).
+    """
+    from workbench._validation import as_float_array
+
+    task = get_task(task)
+    if not (hasattr(policy, "act") and hasattr(policy, "n_params")):
+        raise error("policy", "an MLPPolicy or LinearPolicy", type(policy).__name__,
+                    kind=TypeError, raw=True)
+    if (policy.n_obs, policy.n_act) != (task.obs_dim, task.act_dim):
+        raise error("policy", f"a policy for {task.obs_dim} observations and {task.act_dim} "
+                    f"actions (task {task.name!r})", f"{policy.n_obs} and {policy.n_act}",
+                    raw=True)
+    params = as_float_array(params, name="params", shape=(policy.n_params,))
+    n_episodes = check_int(n_episodes, "n_episodes", min_value=1)
     starts = task.reset_obs(np.random.default_rng(seed), n_episodes)
     ret, _ = policy_returns(policy, params[None], starts, RealBatchStepper(task), task.horizon,
                             task.min_reward)
