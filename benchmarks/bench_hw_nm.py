@@ -75,6 +75,17 @@ def main(quick: bool = False) -> None:
                   **{f"miss {r['dtype']} {r['m']}x{r['k']} n={r['n']}":
                      f"measured {r['low']:.2f}-{r['high']:.2f}, model {r['model']:.2f}"
                      for r in o[0]["misses"]}})
+    from hw.gpu.calibrate import MEASUREMENTS
+
+    b.compare("GPU sign of (speedup - 1), H200 new weights, n = 24-96, 3 repeats",
+              ours=lambda: small_shape_check(
+                  path=MEASUREMENTS.parent / "gpu_nvidia_h200_small_heldout.csv"),
+              peer=None, peer_name="measured H200 (hw.gpu.measure --small-heldout)", repeat=1,
+              warmup=0, check=lambda o, _: {
+                  **{k: v for k, v in o[0].items() if k != "misses"},
+                  **{f"miss {r['dtype']} {r['m']}x{r['k']} n={r['n']}":
+                     f"measured {r['low']:.2f}-{r['high']:.2f}, model {r['model']:.2f}"
+                     for r in o[0]["misses"]}})
     b.compare("GPU BDWP 2:4 training-step GEMMs, H200 measured vs model", ours=gpu_validation,
               peer=None, peer_name="measured H200 (hw.gpu.measure --workloads)", repeat=1,
               warmup=0, check=lambda o, _: {f"{r['workload']}": f"model {r['model']:.2f} vs "

@@ -7,6 +7,7 @@ Run on a machine with a CUDA GPU::
     python -m hw.gpu.measure --out hw/specs/measurements --workloads gpt_block,vit_b16,resnet50
     python -m hw.gpu.measure --out hw/specs/measurements --layouts   # B row- vs column-major
     python -m hw.gpu.measure --out hw/specs/measurements --small --repeats 3  # noise, n <= 128
+    python -m hw.gpu.measure --out hw/specs/measurements --small-heldout --repeats 3
 
 For each ``dtype`` and shape ``Y (m x n) = W (m x k) @ X (k x n)`` with ``W`` pruned 2:4 along
 ``k`` (a random 2:4 mask), it times, interleaved per shape:
@@ -36,7 +37,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["measure", "default_grid", "workload_grid", "layout_grid", "small_grid", "main"]
+__all__ = ["measure", "default_grid", "workload_grid", "layout_grid", "small_grid",
+           "small_heldout_grid", "main"]
 
 FIELDS = ["device", "torch", "cusparselt", "dtype", "m", "k", "n", "method", "alg_id",
           "events_us", "graph_us", "wall_us", "kernel_us", "tflops", "error"]
@@ -87,6 +89,15 @@ def small_grid() -> list[tuple[str, int, int, int]]:
     grid = [(dt, m, k, n) for dt in ("bf16", "fp16") for (m, k) in _WEIGHTS
             for n in (16, 32, 64, 128)]
     return grid + [("fp16", 4096, 4096, 4096)]
+
+
+def small_heldout_grid() -> list[tuple[str, int, int, int]]:
+    """Small-``n`` shapes with weights and token counts in none of the other tables
+    (``--small-heldout``, file ``*_small_heldout.csv``): a held-out check of the small-shape
+    model."""
+    weights = [(5120, 5120), (6144, 2048), (2048, 8192), (16384, 4096), (12288, 12288)]
+    return [(dt, m, k, n) for dt in ("bf16", "fp16") for (m, k) in weights
+            for n in (24, 48, 96)]
 
 
 def workload_grid(names=("gpt_block", "vit_b16", "resnet50")) -> list[tuple[str, int, int, int]]:
@@ -299,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
                              "column-major (file *_layouts.csv)")
     parser.add_argument("--small", action="store_true",
                         help="measure small_grid() --repeats times (file *_small.csv)")
+    parser.add_argument("--small-heldout", action="store_true",
+                        help="measure small_heldout_grid() --repeats times "
+                             "(file *_small_heldout.csv)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-subclass", action="store_true",
                         help="skip the public subclass path (its kernel is algorithm 0's)")
@@ -309,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     layouts = repeats = None
     if args.small:
         grid, suffix, repeats = small_grid(), "_small", args.repeats
+    elif args.small_heldout:
+        grid, suffix, repeats = small_heldout_grid(), "_small_heldout", args.repeats
     elif args.layouts:
         grid, suffix, layouts = layout_grid(), "_layouts", LAYOUTS
     elif args.workloads:

@@ -4,11 +4,17 @@ For one GEMM ``Y (m x n) = W (m x k) @ X (k x n)`` with ``b`` bytes per element
 (``hw_models.md`` 2.5)::
 
     tiles   = ceil(m/TM) * ceil(n/TN) * s                   output tiles x split-K factor s
-    q       = tiles / (ceil(tiles / SMs) * SMs)             wave quantization (best s <= cap)
+    q       = tiles / (ceil(tiles / SMs) * SMs)             wave quantization
     o       = min(1, tiles / SMs)                           bandwidth occupancy
-    T_dense  = max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW * o)) + t_d
-    T_sparse = max(2mnk / (eta_s * 2P * q), (b r mk / beta_s + b (kn + mn) / beta_d) / (BW * o))
-               + t_s
+    T_dense  = min_s max(2mnk / (eta_d * P * q),  b (mk + kn + mn) / (beta_d * BW * o)) + t_d
+    T_sparse = min_s max(2mnk / (eta_s * 2P * q),
+                         (b r mk / beta_s + b (kn + mn) / beta_d) / (BW * o)) + t_s
+
+The split ``s`` (powers of two up to ``max_split_dense`` / ``max_split_sparse``, chunks of at
+least 256) is the one with the shortest time, as a library's heuristic or search picks it:
+choosing it for the wave quantization alone left memory-bound skinny GEMMs with too few thread
+blocks (fp16 5120x5120 at n = 24-96 on the H200: measured 1.07-1.50x, predicted 0.95x;
+``gpu_nvidia_h200_small_heldout.csv``).
 
 ``r = 0.5625`` (16-bit: half the values + 2-bit indices), ``P`` the dense 16-bit tensor peak.
 A batched call of ``B`` GEMMs (``hw.Gemm(..., batch=B)``, conv groups) multiplies the tiles,
@@ -117,25 +123,6 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
     m, n, k, batch = (np.asarray(v, dtype=np.float64) for v in (m, n, k, batch))
     b = DTYPE_BYTES[dtype]
     tiles = np.ceil(m / p["tile_m"]) * np.ceil(n / p["tile_n"]) * batch
-    # wave quantization; a library splits the reduction (split-K with chunks of at least 256)
-    # when there are too few output tiles, keeping the best SM occupancy. The split is capped
-    # (max_split_dense / max_split_sparse); too few thread blocks also cap the bandwidth.
-    max_split = p["max_split_sparse"] if sparse else p["max_split_dense"]
-    q = np.zeros_like(tiles)
-    waves = np.zeros_like(tiles)
-    ctas = np.zeros_like(tiles)
-    for split in (1, 2, 4, 8, 16, 32, 64, 128, 256):
-        if split > max_split:
-            break
-        ok = (k / split >= 256) | (split == 1)
-        work = tiles * split
-        w = np.ceil(work / p["n_sms"])
-        qs = np.where(ok, work / (w * p["n_sms"]), 0.0)
-        better = qs > q
-        waves = np.where(better, w, waves)
-        ctas = np.where(better, work, ctas)
-        q = np.maximum(q, qs)
-    occupancy = np.minimum(1.0, ctas / p["n_sms"])
     peak = p["peak_dense_flops_16"] * _peak_scale(dtype)
     flops = 2.0 * m * n * k * batch
     if sparse:
@@ -144,22 +131,47 @@ def gemm_time(p: dict[str, float], m, n, k, dtype: str = "bf16", *, sparse: bool
         bytes_ = w_bytes + b * (k * n + m * n) * batch
         rc, rb = ((p["default_alg_compute_ratio"], p["default_alg_bandwidth_ratio"])
                   if algorithm == "default" else (1.0, 1.0))
-        compute = flops / (p["eta_sparse"] * rc * 2.0 * peak * q)
+        rate = p["eta_sparse"] * rc * 2.0 * peak
         # the compressed operand (values + metadata) streams at beta_sparse; the dense operand
         # and the output move as in a dense GEMM (beta_dense)
         # cuSPARSELt's fp16 kernels stream the compressed weight about twice as fast as its
         # bf16 kernels at small n (beta_sparse_fp16 vs beta_sparse; gpu_nvidia_h200_small.csv)
         beta_s = (p["beta_sparse_fp16"] if dtype == "fp16" else p["beta_sparse"]) * rb
-        memory = (w_bytes / beta_s + (bytes_ - w_bytes) / p["beta_dense"]) / (
-            p["mem_bandwidth"] * occupancy)
-        t = np.maximum(compute, memory) + p["t_launch_sparse"]
-        if backend == "torch":
-            t = np.maximum(t, p["t_host_torch_sparse"])
+        stream = (w_bytes / beta_s + (bytes_ - w_bytes) / p["beta_dense"]) / p["mem_bandwidth"]
+        fixed = p["t_launch_sparse"]
+        max_split = p["max_split_sparse"]
     else:
         bytes_ = b * (m * k + k * n + m * n) * batch
-        compute = flops / (p["eta_dense"] * peak * q)
-        memory = bytes_ / (p["beta_dense"] * p["mem_bandwidth"] * occupancy)
-        t = np.maximum(compute, memory) + p["t_launch_dense"]
+        rate = p["eta_dense"] * peak
+        stream = bytes_ / (p["beta_dense"] * p["mem_bandwidth"])
+        fixed = p["t_launch_dense"]
+        max_split = p["max_split_dense"]
+    # wave quantization q and bandwidth occupancy o per split of the reduction (split-K with
+    # chunks of at least 256, capped by max_split_dense / max_split_sparse): the library runs
+    # the split with the shortest time (too few thread blocks cap the bandwidth, a partial last
+    # wave wastes compute)
+    t = compute = memory = waves = None
+    for split in (1, 2, 4, 8, 16, 32, 64, 128, 256):
+        if split > max_split:
+            break
+        ok = (k / split >= 256) | (split == 1)
+        work = tiles * split
+        w = np.ceil(work / p["n_sms"])
+        q = work / (w * p["n_sms"])
+        c = flops / (rate * q)
+        mem = stream / np.minimum(1.0, work / p["n_sms"])
+        ts = np.where(ok, np.maximum(c, mem), np.inf)
+        if t is None:
+            t, compute, memory, waves = ts, c, mem, w
+        else:
+            better = ts < t
+            compute = np.where(better, c, compute)
+            memory = np.where(better, mem, memory)
+            waves = np.where(better, w, waves)
+            t = np.minimum(t, ts)
+    t = t + fixed
+    if sparse and backend == "torch":
+        t = np.maximum(t, p["t_host_torch_sparse"])
     return {"time_s": t, "compute_s": compute, "memory_s": memory, "bytes": bytes_,
             "waves": waves}
 

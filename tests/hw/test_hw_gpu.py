@@ -136,14 +136,15 @@ def test_a100_published_figures():
         assert abs(gemm[key]["relative_error"]) <= 0.15, gemm[key]
     for r in v["training"]:                       # ViT-L MLP linears fw+bw, 1.24x / 1.27x
         assert abs(r["relative_error"]) <= 0.15, r
-    for r in v["slower"]:                         # 1-token 0.11x, BERT-base bs4 0.71x
-        if r["comparable"]:                       # published: torch's path, wall clock
+    # 1-token 0.11x, BERT-base bs4 0.71x: published through torch's path (wall clock); the
+    # kernel-only rows are reported, not asserted (no A100 kernel time was published)
+    for r in v["slower"]:
+        if r["comparable"]:
             assert r["sign_ok"] and r["model"] < 1, r
-        else:                                     # kernel alone: no real gain claimed
-            assert r["model"] < 1.1, r
+    assert sum(r["comparable"] for r in v["slower"]) == 2
 
 
-@pytest.mark.xfail(reason="A100 4096^3: model 1.37x vs published 1.11x (+24 %). The sample of "
+@pytest.mark.xfail(reason="A100 4096^3: model 1.36x vs published 1.11x (+23 %). The sample of "
                           "that time (CUDALibrarySamples cuSPARSELt/spmma/spmma_example.cpp) calls "
                           "cusparseLtMatmulSearch before cusparseLtMatmul, so it ran the searched "
                           "kernel, which is what the model costs; cuSPARSELt's default algorithm "
@@ -199,7 +200,7 @@ def test_small_shape_sign_with_measured_noise():
     assert v["sign_agreement_small_n"] >= 0.95
 
 
-@pytest.mark.xfail(reason="fp16 4096x4096, n = 64 on H200: measured 0.85-0.87x, model 1.13x; the "
+@pytest.mark.xfail(reason="fp16 4096x4096, n = 64 on H200: measured 0.85-0.87x, model 1.10x; the "
                           "sparse kernel takes 9.8-9.9 us at n = 16, 32 and 64, the cuBLAS dense "
                           "kernel 9.7-10.0 us at n = 16/32 but 8.4 us at n = 64 (another kernel "
                           "choice, 4.0 vs 3.4 TB/s), which one dense bandwidth efficiency cannot "
@@ -286,3 +287,14 @@ def test_whole_training_step_vit_b16_within_15_percent():
 
     r = step_check(("vit_b16",))[0]
     assert abs(r["step_relative_error"]) <= 0.15, r
+
+
+def test_small_shape_sign_on_new_weights():
+    # weights (5120^2, 6144x2048, 2048x8192, 16384x4096, 12288^2) and token counts (24, 48, 96)
+    # in no other table; this table showed that the split must be chosen for the shortest
+    # time, not the wave quantization alone (fp16 5120^2 was predicted < 1, measured 1.07-1.50)
+    from hw.gpu.calibrate import MEASUREMENTS, small_shape_check
+
+    s, _ = small_shape_check(path=MEASUREMENTS.parent / "gpu_nvidia_h200_small_heldout.csv")
+    assert s["n_shapes"] == 30 and s["n_decided"] >= 25
+    assert s["sign_agreement_decided"] >= 0.95, s["misses"]
