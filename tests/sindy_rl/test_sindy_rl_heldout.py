@@ -74,3 +74,9 @@ def test_evaluate_policy_and_collect_real_check_their_arguments():
         sr.evaluate_policy("cartpole_swingup", pol, np.zeros(pol.n_params), n_episodes=2)
     with pytest.raises(TypeError, match="env must be a gymnasium environment"):
         sr.collect_real(object(), 10, None, np.random.default_rng(0), 0)
+
+
+def test_fit_surrogate_rejects_a_non_callable_projection():
+    x, u, y = _two_input_system(50)
+    with pytest.raises(TypeError, match="project must be None or a callable"):
+        sr.fit_surrogate(x, u, y, degree=1, n_models=2, project=3)   # failed only at rollout

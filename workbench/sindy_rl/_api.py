@@ -159,6 +159,9 @@ def fit_surrogate(
     tensor = check_bool(tensor, "tensor")
     check_options(aggregate, ("median", "mean"), "aggregate")
     max_abs = check_max_abs(max_abs)
+    if project is not None and not callable(project):
+        raise error("project", "None or a callable acting in place on predictions (B, n_obs)",
+                    project, kind=TypeError)
     x = _stack(obs, "obs")
     u = _stack(act, "act")
     y = _stack(next_obs, "next_obs")
