@@ -38,3 +38,14 @@ def test_bars_point_numpy_integer_seed_splits_like_a_python_int():
     a = bars_point("bsc", random_state=3, **kw)
     b = bars_point("bsc", random_state=np.int64(3), **kw)
     assert a["free_energy"] == b["free_energy"] and a["sigma_est"] == b["sigma_est"]
+
+
+def test_state_sets_beyond_full_enumeration_of_20_units_are_refused():
+    # BSC(24, 24, 24) would build a 2^24-state template in Python (tens of GB) before the fix
+    Y = np.random.default_rng(0).standard_normal((20, 4))
+    with pytest.raises(ValueError, match="h_prime and gamma must be small enough for a state "
+                                         "set of at most 1048576 states .* got 16777216"):
+        BSC(24, 24, 24, n_iter=1).fit(Y)
+    with pytest.raises(ValueError, match="got 4782969 states"):
+        from workbench.sparse_coding import DSC
+        DSC(14, 14, 14, n_iter=1).fit(Y)

@@ -29,6 +29,10 @@ _PI_MIN = 1e-5
 #: unit scale or larger, and shrink with the data below it (scale-equivariant fits).
 _SIGMA2_MIN = 1e-12
 _W_MIN = 1e-4
+#: largest truncated state set per data point (2^20: full enumeration of H = 20 binary units);
+#: the shared state template is built in Python and takes ~1 GB and ~8 s at this size, so
+#: larger sets are refused instead of exhausting memory
+_MAX_STATES = 1 << 20
 #: default ``tol``: relative change of the free energy per data point below which EM stops
 _TOL_DEFAULT = 1e-6
 #: consecutive post-annealing iterations that must each change F by <= tol |F| before stopping
@@ -240,6 +244,11 @@ class _ETModel:
         self._H, self._hp, self._gamma = H, hp, g
         self._data_unit = min(1.0, float(Y.std(axis=0).mean()))
         self._check_extra()
+        size = n_states(H, hp, g, self._n_values(), self._all_singletons)
+        if size > _MAX_STATES:
+            raise error("h_prime and gamma", "small enough for a state set of at most "
+                        f"{_MAX_STATES} states per data point (lower them)",
+                        f"{size} states (n_components={H}, h_prime={hp}, gamma={g})", raw=True)
         sched = self._schedule(n_iter, Y)
         end_anneal = sched.end_of_annealing()
         rng = check_random_state(self.random_state)
