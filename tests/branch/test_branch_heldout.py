@@ -103,3 +103,26 @@ def test_pcs_and_outcomes_are_checked():
         fit_sparse_logistic(np.ones((20, 3)), np.r_[np.ones(10), -np.ones(10)])
     with pytest.raises(ValueError, match="X must be finite"):
         fit_sparse_logistic(np.full((20, 3), np.nan), np.r_[np.ones(10), np.zeros(10)])
+
+
+@pytest.mark.parametrize("field,values,match", [
+    ("taken", [257, 256], r"Trace.taken must be values in \[0, 255\]"),   # wrapped to 1, 0
+    ("kind", [300, 1], r"Trace.kind must be values in \[0, 255\]"),
+    ("ninsn", [-1, 5], r"Trace.ninsn must be values in \[0, 4294967295\]"),
+    ("pc", [-1, 2], r"Trace.pc must be values in \[0, 18446744073709551615\]"),
+    ("pc", [1.7, 2.0], "Trace.pc must be integer values"),
+])
+def test_trace_arrays_are_not_wrapped_by_the_dtype_cast(field, values, match):
+    arrays = dict(pc=np.array([1, 2]), target=np.array([3, 4]), taken=np.array([1, 0]),
+                  kind=np.array([KIND_COND, KIND_COND]), ninsn=np.array([1, 5]))
+    arrays[field] = np.array(values)
+    with pytest.raises(ValueError, match=match):
+        Trace(**arrays, total_instructions=10)
+
+
+def test_trace_accepts_bool_outcomes_and_numpy_integer_counts():
+    t = Trace(np.array([1, 2]), np.array([3, 4]), np.array([True, False]),
+              np.array([KIND_COND, 0]), np.array([1, 5]), np.int64(10))
+    assert t.taken.tolist() == [1, 0] and t.total_instructions == 10
+    with pytest.raises(ValueError, match="Trace.total_instructions must be a non-negative int"):
+        Trace(t.pc, t.target, t.taken, t.kind, t.ninsn, 10.5)

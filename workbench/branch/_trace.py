@@ -65,6 +65,23 @@ def class_from_kind(kind: int) -> str:
             f"{'CND' if kind & KIND_COND else 'UCD'}")
 
 
+def _check_fits(value: np.ndarray, dtype: Any, name: str) -> None:
+    """Reject values that a cast to the unsigned ``dtype`` would wrap or truncate."""
+    kind = value.dtype.kind
+    if kind not in "biuf":
+        raise error(name, f"an array of integers (stored as {np.dtype(dtype).name})",
+                    f"dtype {value.dtype}", kind=TypeError, raw=True)
+    if value.size == 0 or kind == "b":
+        return
+    if kind == "f" and not (np.all(np.isfinite(value)) and np.all(value == np.round(value))):
+        raise error(name, "integer values", "non-integral or non-finite floats", raw=True)
+    hi = np.iinfo(dtype).max
+    lo_v, hi_v = value.min(), value.max()
+    if lo_v < 0 or (kind == "f" and hi_v > float(hi)) or (kind != "f" and int(hi_v) > hi):
+        raise error(name, f"values in [0, {hi}] (the {np.dtype(dtype).name} range)",
+                    f"range [{lo_v}, {hi_v}]", raw=True)
+
+
 @dataclass(frozen=True, repr=False, eq=False)
 class Trace:
     """A dynamic branch trace as structure-of-arrays.
@@ -102,14 +119,17 @@ class Trace:
             if not isinstance(value, np.ndarray) or value.ndim != 1 or len(value) != n:
                 raise error(f"Trace.{field}", f"a 1-D array of length {n} (as pc)",
                             value)
+            if value.dtype != dtype:
+                _check_fits(value, dtype, f"Trace.{field}")
             object.__setattr__(self, field, np.ascontiguousarray(value, dtype=dtype))
         if self.taken.size and self.taken.max() > 1:
             raise error("Trace.taken", "0 or 1 everywhere", f"max {self.taken.max()}",
                         raw=True)
-        if isinstance(self.total_instructions, bool) or int(self.total_instructions) < 0:
-            raise error("Trace.total_instructions", "a non-negative int",
-                        self.total_instructions)
-        object.__setattr__(self, "total_instructions", int(self.total_instructions))
+        total = self.total_instructions
+        if isinstance(total, (bool, np.bool_)) or not isinstance(total, (int, np.integer)) \
+                or int(total) < 0:
+            raise error("Trace.total_instructions", "a non-negative int", total)
+        object.__setattr__(self, "total_instructions", int(total))
 
     @property
     def n_branches(self) -> int:
