@@ -85,13 +85,19 @@ def test_water_toy_model_is_equivariant_and_learns(tmp_path):
     res = water_hamiltonian_toy(method="three_phase", n_train=9, n_test=3, n_steps=40,
                                 random_steps=10, adaptive_steps=10, data=data)
     assert res.loss_history[-1] < res.loss_history[0]
-    # off-diagonal product: l3 <= 3 (50 paths), diagonal: l3 <= 4 (65); per-degree quotas
-    assert res.n_paths == 50 + 65 and res.kept_paths == 15 + 19
+    assert res.loss_history.size == 40 + 10 + 10   # the fixed phase trains n_steps
+    # two pair layers of an off-diagonal product (l3 <= 3, 50 paths) and a diagonal one
+    # (l3 <= 4, 65); per-degree quotas
+    assert res.n_paths == 2 * (50 + 65) and res.kept_paths == 2 * (15 + 19)
     assert 0 < res.flops_fraction < 0.5
     # the model's prediction rotates like the Fock matrix
     shells, _ = pyscf_shells("def2-svp")
-    model = _Model(shells, 4, 0.0, "dense", [1, 2, 3], channels=4)
-    model.params["R0"][:] = np.random.default_rng(0).standard_normal(model.params["R0"].shape)
+    from workbench._rng import spawn
+
+    model = _Model(shells, 4, 0.0, "dense", spawn(1, 4), channels=4, pair_layers=2)
+    for key in ("R0", "R2"):
+        model.params[key][:] = np.random.default_rng(0).standard_normal(
+            model.params[key].shape)
     R = random_rotation(8)
     coords = data["coords"][:2]
     preds = []
@@ -99,21 +105,25 @@ def test_water_toy_model_is_equivariant_and_learns(tmp_path):
         h, _ = _node_features(c, 4)
         inputs, n = model.pair_inputs(h, c)
         masks = [np.ones(tp.n_paths, bool) for tp in model.tps]
-        feats = model.features(inputs, masks, [None, None])
+        feats = model.features(inputs, masks, [None] * len(masks))
         preds.append(model.predict(feats, n, 24))
     U = _shell_rotation(shells, 24, R)
     np.testing.assert_allclose(preds[1], U @ preds[0] @ U.T, atol=1e-10)
 
 
-def test_water_model_gradients_match_finite_differences():
+@pytest.mark.parametrize("pair_layers", [1, 2])
+def test_water_model_gradients_match_finite_differences(pair_layers):
     pytest.importorskip("pyscf")
+    from workbench._rng import spawn
     from workbench.equivariant._water import _WATER, _Model, _node_features, pyscf_shells
 
     shells, _ = pyscf_shells("def2-svp")
     rng = np.random.default_rng(0)
     coords = _WATER[None] + 0.05 * rng.standard_normal((3, 3, 3))
-    model = _Model(shells, 2, 0.5, "three_phase", [1, 2, 3], channels=4)
-    model.params["R0"][:] = 0.1 * rng.standard_normal(model.params["R0"].shape)
+    model = _Model(shells, 2, 0.5, "three_phase", spawn(1, 4), channels=4,
+                   pair_layers=pair_layers)
+    for j in range(0, 2 * pair_layers, 2):
+        model.params[f"R{j}"][:] = 0.1 * rng.standard_normal(model.params[f"R{j}"].shape)
     h, _ = _node_features(coords, 2)
     inputs, n = model.pair_inputs(h, coords)
     masks = [g.random_mask() for g in model.gates]
@@ -124,7 +134,10 @@ def test_water_model_gradients_match_finite_differences():
         return float(np.sum(G * model.predict(model.features(inputs, masks, coefs), n, 24)))
 
     grads = model.backward(model.features(inputs, masks, coefs), n, G, masks, coefs)
-    for key in ("L01_1", "L02_2", "L12_0", "L11_2", "R0", "w0", "w1", "V_OOd_3_3"):
+    keys = ["L01_1", "L02_2", "L12_0", "L11_2", "R0", "w0", "w1", "V_OOd_3_3"]
+    if pair_layers == 2:
+        keys += ["L21_1", "L32_2", "R2", "w2", "w3"]
+    for key in keys:
         P = model.params[key]
         idx = np.unravel_index(int(np.argmax(np.abs(grads[key]))), P.shape)
         h0 = P[idx]
@@ -134,12 +147,13 @@ def test_water_model_gradients_match_finite_differences():
         down = loss()
         P[idx] = h0
         np.testing.assert_allclose(grads[key][idx], (up - down) / 2e-6, rtol=1e-6, atol=1e-9)
-    # dL/dcoef of the gated paths, checked through one kept path of the diagonal product
-    p = int(np.flatnonzero(masks[1])[0])
-    c0 = coefs[1][p]
-    coefs[1][p] = c0 + 1e-6
-    up = loss()
-    coefs[1][p] = c0 - 1e-6
-    down = loss()
-    coefs[1][p] = c0
-    np.testing.assert_allclose(grads["coef1"][p], (up - down) / 2e-6, rtol=1e-6)
+    # dL/dcoef of the gated paths, checked through one kept path of each diagonal product
+    for j in range(1, 2 * pair_layers, 2):
+        p = int(np.flatnonzero(masks[j])[0])
+        c0 = coefs[j][p]
+        coefs[j][p] = c0 + 1e-6
+        up = loss()
+        coefs[j][p] = c0 - 1e-6
+        down = loss()
+        coefs[j][p] = c0
+        np.testing.assert_allclose(grads[f"coef{j}"][p], (up - down) / 2e-6, rtol=1e-6)

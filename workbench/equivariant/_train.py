@@ -49,7 +49,7 @@ import numpy as np
 
 from .._results import Result, result_class
 from .._rng import spawn
-from .._validation import check_int, check_options, check_scalar
+from .._validation import check_int, check_options, check_scalar, error
 from ._gates import SparseTPGate
 from ._irreps import Irreps
 from ._scheduler import ThreePhaseScheduler
@@ -58,22 +58,44 @@ from ._tp import TensorProduct
 __all__ = ["Adam", "TeacherStudentResult", "teacher_student", "default_random_steps"]
 
 
-def default_random_steps(n_paths: int, n_keep: int, lr: float) -> int:
-    """Random-phase length at which every path is selected ``1 / lr`` times on average.
+def default_random_steps(n_paths: int, n_keep: int, lr: Any) -> int:
+    """Random-phase length at which every path has been selected for a cumulative learning
+    rate of 1 on average: the smallest ``T`` with ``(n_keep / n_paths) sum_{t < T} lr_t >= 1``.
 
-    A path is in a random subset with probability ``n_keep / n_paths``; Adam moves a parameter
-    by about ``lr`` per update, so ``1 / lr`` updates let a path's weights grow to O(1) while
-    its score separates from the useless paths' (see :func:`teacher_student`).
+    With a constant rate this is ``ceil(n_paths / (n_keep lr))``: each path selected ``1 / lr``
+    times. Reason: a path is in a random subset with probability ``n_keep / n_paths`` and Adam
+    moves a parameter by about ``lr_t`` per update, so by then a path's weights can have grown
+    to O(1) while its score separates from the useless paths' (see :func:`teacher_student`).
+
+    Parameters
+    ----------
+    n_paths, n_keep : int
+    lr : float or array of shape (n_steps,)
+        Constant rate, or the rate of every step (warm-up / decay schedules).
+
+    Returns
+    -------
+    int
+        ``T`` (``len(lr)`` if the schedule never accumulates enough).
 
     Examples
     --------
     >>> default_random_steps(15, 4, 0.02), default_random_steps(15, 10, 0.02)
     (188, 75)
+    >>> default_random_steps(10, 5, [0.5, 0.5, 1.0, 1.0, 1.0])
+    3
     """
     n_paths = check_int(n_paths, "n_paths", min_value=1)
     n_keep = check_int(n_keep, "n_keep", min_value=1, max_value=n_paths)
-    lr = check_scalar(lr, "lr", min_value=0.0, include_min=False)
-    return int(math.ceil(n_paths / (n_keep * lr) - 1e-9))
+    if np.ndim(lr) == 0:
+        rate = check_scalar(lr, "lr", min_value=0.0, include_min=False)
+        return int(math.ceil(n_paths / (n_keep * rate) - 1e-9))
+    rates = np.asarray(lr, dtype=float)
+    if rates.ndim != 1 or rates.size == 0 or not np.all(np.isfinite(rates)) or \
+            np.any(rates < 0):
+        raise error("lr", "a positive float or a 1-d array of non-negative rates", lr)
+    reached = np.flatnonzero(np.cumsum(rates) * n_keep / n_paths >= 1.0 - 1e-12)
+    return int(reached[0] + 1) if reached.size else int(rates.size)
 
 
 class Adam:
