@@ -193,6 +193,13 @@ def test_default_random_steps_visits_every_path_one_over_lr_times():
         default_random_steps(15, 16, 0.02)
     with pytest.raises(ValueError, match="lr must be"):
         default_random_steps(15, 4, 0.0)
+    # a schedule: cumulative rate per path (n_keep / n_paths) sum lr_t reaches 1
+    rates = np.linspace(0.01, 0.1, 200)
+    steps = default_random_steps(15, 4, rates)
+    assert 4 / 15 * rates[:steps].sum() >= 1 > 4 / 15 * rates[:steps - 1].sum()
+    assert default_random_steps(15, 4, np.full(10, 1e-3)) == 10   # never reached: all
+    with pytest.raises(ValueError, match="lr must be"):
+        default_random_steps(15, 4, [0.1, -0.1])
 
 
 @pytest.mark.slow
