@@ -126,3 +126,13 @@ def test_trace_accepts_bool_outcomes_and_numpy_integer_counts():
     assert t.taken.tolist() == [1, 0] and t.total_instructions == 10
     with pytest.raises(ValueError, match="Trace.total_instructions must be a non-negative int"):
         Trace(t.pc, t.target, t.taken, t.kind, t.ninsn, 10.5)
+
+
+@pytest.mark.parametrize("predictor", ["gshare", "perceptron", "hashed_perceptron"])
+def test_budgets_beyond_the_table_ranges_name_the_budget(predictor):
+    # perceptron used to try to allocate 2^62 / 504 perceptrons (MemoryError); the others
+    # named a derived parameter (log_size, log_table) the user had not passed
+    with pytest.raises(ValueError, match=f"budget must be a size that {predictor} can scale"):
+        simulate(loop_trace(3, 3), predictor, budget=2 ** 62)
+    with pytest.raises(ValueError, match="n_perceptrons must be in"):
+        simulate(loop_trace(3, 3), "perceptron", n_perceptrons=2 ** 31)

@@ -411,7 +411,16 @@ def configure(predictor: str, budget: Any = "8KB", **overrides: Any) -> tuple[di
     bits = parse_budget(budget)
     spec = PREDICTORS[predictor]
     cfg = spec.configure(bits, **overrides)
-    _check_cfg(predictor, cfg)
+    try:
+        _check_cfg(predictor, cfg)
+    except ValueError as exc:
+        named = str(exc).split(" must ", 1)[0]
+        if any(key in named for key in overrides):
+            raise
+        # a parameter derived from the budget is out of range: the budget is what to change
+        raise error("budget", f"a size that {predictor} can scale its tables to (the derived "
+                    f"configuration fails: {exc})", f"{budget!r} = {bits} bits",
+                    raw=True) from None
     tables, regs = spec.storage(cfg)
     if tables > bits or tables + regs > bits + HISTORY_ALLOWANCE_BITS:
         raise error("budget", f"at least the {tables + regs} bits ({tables} table + {regs} "
@@ -456,8 +465,8 @@ def _check_cfg(predictor: str, cfg: dict) -> None:
             raise error("hist_lens", "in [1, 4000] each", cfg["hist_lens"])
     if predictor == "perceptron" and not 1 <= cfg["hist_len"] <= 1024:
         raise error("hist_len", "in [1, 1024]", cfg["hist_len"])
-    if predictor == "perceptron" and cfg["n_perceptrons"] < 1:
-        raise error("n_perceptrons", ">= 1", cfg["n_perceptrons"])
+    if predictor == "perceptron" and not 1 <= cfg["n_perceptrons"] <= 1 << 30:
+        raise error("n_perceptrons", "in [1, 2**30]", cfg["n_perceptrons"])
 
 
 def storage_bits(predictor: str, cfg: dict) -> tuple[int, int]:
