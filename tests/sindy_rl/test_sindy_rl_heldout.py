@@ -80,3 +80,12 @@ def test_fit_surrogate_rejects_a_non_callable_projection():
     x, u, y = _two_input_system(50)
     with pytest.raises(TypeError, match="project must be None or a callable"):
         sr.fit_surrogate(x, u, y, degree=1, n_models=2, project=3)   # failed only at rollout
+
+
+def test_cartpole_swingup_names_a_wrong_action_shape():
+    import gymnasium as gym
+
+    env = gym.make("workbench/CartPoleSwingUp-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must be of shape \(1,\)"):
+        env.step(np.array([0.1, 0.2], dtype=np.float32))   # was a raw reshape error

@@ -262,7 +262,10 @@ class CartPoleSwingUpEnv(gym.Env):
     def step(self, action):
         if self.state is None:
             raise RuntimeError("reset() must be called before step()")
-        a = np.asarray(action, dtype=np.float64).reshape(1, 1)
+        a = np.asarray(action, dtype=np.float64)
+        if a.size != 1:
+            raise ValueError(f"action must be of shape (1,) (one force); got shape {a.shape}")
+        a = a.reshape(1, 1)
         if not np.isfinite(a).all():
             raise ValueError(f"action must be finite; got {action!r}")
         nxt, reward = _cartpole_step(self.state[None], a)
