@@ -50,3 +50,12 @@ def test_compare_methods_numpy_integer_seed_matches_python_int():
     a = compare_methods("gaussian", 40, 60, 3, random_state=7, **kw)
     b = compare_methods("gaussian", 40, 60, 3, random_state=np.int64(7), **kw)
     assert [r["pred_error"] for r in a] == [r["pred_error"] for r in b]
+
+
+def test_random_support_checks_n_nonzero_coefs_against_the_features_of_X():
+    from workbench.regression import random_support_regression
+
+    X, y, _ = make_design("spiked_cancel", 60, 90, 8, random_state=0, m=3)
+    with pytest.raises(ValueError, match="n_nonzero_coefs must be <= n_features = 90; got 500"):
+        random_support_regression(X, y, k=8, solver="omp", n_nonzero_coefs=500)
+    assert random_support_regression(X, y, k=8, solver="omp", n_nonzero_coefs=90).n_nonzero <= 60

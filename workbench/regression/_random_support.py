@@ -324,6 +324,8 @@ def random_support_regression(
         k = _check_k(k, d)
     if alpha is not None:
         alpha = check_scalar(alpha, "alpha", min_value=0.0)
+    if n_nonzero_coefs is not None:   # checked before the preconditioner runs
+        n_nonzero_coefs = _check_k(n_nonzero_coefs, d, "n_nonzero_coefs")
     cv = _check_cv(cv, n) if (alpha is None or solver == "omp") else cv
     rng = check_random_state(random_state)
     seeds = rng.integers(0, 2**63 - 1, size=2)
@@ -345,7 +347,7 @@ def random_support_regression(
     else:
         alpha_used = None
         if n_nonzero_coefs is not None:
-            fit = omp(D, y, min(_check_k(n_nonzero_coefs, D.shape[1], "n_nonzero_coefs"), n))
+            fit = omp(D, y, min(n_nonzero_coefs, n, D.shape[1]))
         elif k is not None:
             fit = omp(D, y, min(k + pre.n_dense, n, D.shape[1]))
         else:
