@@ -43,3 +43,24 @@ def test_marginal_error_checks_its_inputs():
         ot.marginal_error(np.full((2, 2), np.nan), [1, 1], [1, 1])
     with pytest.raises(ValueError, match="plan must be a 2-D array"):
         ot.marginal_error(np.ones(3), [1, 1, 1], [1])
+
+
+@pytest.mark.parametrize("method", ["sns", "sinkhorn"])
+def test_huge_costs_forbid_entries_but_never_crash_the_kernels(method):
+    rng = np.random.default_rng(0)
+    M = rng.random((50, 40))
+    mask = rng.random((50, 40)) < 0.3
+    M[mask] = 1e307                      # forbidden entries (M / reg overflows): still solved
+    res = ot.solve(None, None, M, 1e-2, method=method)
+    assert res.converged and res.plan[mask].max() == 0.0
+    # a whole row forbidden, or every cost overflowing, raised ZeroDivisionError in the kernel
+    with pytest.raises(ValueError, match="every row with positive mass has an entry"):
+        ot.solve(None, None, np.r_[M[:49], np.full((1, 40), 1e307)], 1e-2, method=method)
+    with pytest.raises(ValueError, match="every row with positive mass has an entry"):
+        ot.solve(None, None, rng.random((5, 4)) * 1e307, 1e-3, method=method)
+    with pytest.raises(ValueError, match=r"M must be costs with M / reg >= -1e\+300"):
+        ot.solve(None, None, rng.random((5, 4)) - 1e307, 1e-3, method=method)
+    # a forbidden row of zero mass is dropped before solving
+    a = np.r_[np.full(49, 1 / 49), 0.0]
+    res = ot.solve(a, None, np.r_[M[:49], np.full((1, 40), 1e307)], 1e-2, method=method)
+    assert res.converged and np.all(res.plan[49] == 0.0)

@@ -117,6 +117,28 @@ class OTResult(Result):
 # ------------------------------------------------------------------------------------------------
 # validation
 # ------------------------------------------------------------------------------------------------
+#: the log-domain kernels form (f_i + g_j - M_ij) / reg: a cost above ``reg`` times this acts
+#: as a forbidden entry (its plan entry is 0), a cost below ``-reg`` times this would overflow
+_MAX_COST_OVER_REG = 1e300
+
+
+def _check_cost_range(M: np.ndarray, a: np.ndarray, b: np.ndarray, reg: float) -> None:
+    """Huge positive costs forbid entries; refuse what would overflow or forbid a whole row."""
+    with np.errstate(over="ignore"):
+        limit = reg * _MAX_COST_OVER_REG          # inf for reg > ~1.8e8: nothing is too large
+    low = float(M.min())
+    if not low >= -limit:
+        raise error("M", f"costs with M / reg >= -{_MAX_COST_OVER_REG:g} (shift or rescale M, "
+                         "or raise reg)", f"min M / reg = {low / reg:.3g}", raw=True)
+    for axis, weights, what in ((1, a, "row"), (0, b, "column")):
+        dead = np.flatnonzero((M.min(axis=axis) > limit) & (weights > 0))
+        if dead.size:
+            raise error("M", f"a cost matrix whose every {what} with positive mass has an entry "
+                             f"with M / reg <= {_MAX_COST_OVER_REG:g} (larger costs act as "
+                             "forbidden; rescale M or raise reg)",
+                        f"{what} {int(dead[0])} without one ({dead.size} such)", raw=True)
+
+
 def _check_weights(x: Any, name: str, length: int, dim_name: str) -> np.ndarray:
     if x is None or (hasattr(x, "__len__") and not hasattr(x, "shape") and len(x) == 0):
         return np.full(length, 1.0 / length)
@@ -135,6 +157,7 @@ def _prepare(a, b, M, reg, marginal_atol):
     a = _check_weights(a, "a", n, "0")
     b = _check_weights(b, "b", m, "1")
     reg = check_scalar(reg, "reg", min_value=0.0, include_min=False)
+    _check_cost_range(M, a, b, reg)
     sa, sb = float(a.sum()), float(b.sum())
     # relative to the total mass, so weights of any scale (1e-8 or 1e6) are checked alike
     if abs(sa - sb) > marginal_atol * max(sa, sb):
@@ -494,7 +517,9 @@ def sinkhorn(a, b, M, reg, *, tol: float = 1e-9, max_iter: int = 100_000,
     b : array of shape (m,) or None
         Target weights; ``sum(b)`` must equal ``sum(a)`` within ``marginal_atol``.
     M : array of shape (n, m)
-        Finite cost matrix.
+        Finite cost matrix. Costs above ``1e300 * reg`` act as forbidden entries (their plan
+        entries are 0); every row and column with positive mass needs a cost below that, and
+        no cost may be below ``-1e300 * reg``.
     reg : float
         Entropic regularisation ``reg = 1/eta`` (> 0).
     tol : float, default 1e-9
