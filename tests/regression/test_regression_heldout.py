@@ -59,3 +59,17 @@ def test_random_support_checks_n_nonzero_coefs_against_the_features_of_X():
     with pytest.raises(ValueError, match="n_nonzero_coefs must be <= n_features = 90; got 500"):
         random_support_regression(X, y, k=8, solver="omp", n_nonzero_coefs=500)
     assert random_support_regression(X, y, k=8, solver="omp", n_nonzero_coefs=90).n_nonzero <= 60
+
+
+@pytest.mark.parametrize("method,kw", [("omp", dict(n_nonzero_coefs=3)), ("iht", dict(k=3)),
+                                       ("lasso", dict(alpha=0.1))])
+def test_entries_whose_products_overflow_are_rejected(method, kw):
+    # X * 1e160 gave NaN/inf coefficients from OMP and NIHT (squared norms overflow)
+    X, y, _ = make_design("gaussian", 60, 40, 3, random_state=0)
+    with pytest.raises(ValueError, match=r"X must be an array with entries of magnitude at "
+                                         r"most 1e\+45"):
+        sparse_regression(X * 1e160, y, method, **kw)
+    with pytest.raises(ValueError, match="y must be an array with entries of magnitude"):
+        sparse_regression(X, y * 1e160, method, **kw)
+    Xs, ys = X / np.abs(X).max() * 1e45, y / np.abs(y).max() * 1e45
+    assert np.all(np.isfinite(sparse_regression(Xs, ys, method, **kw).coef))

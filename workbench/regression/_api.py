@@ -87,6 +87,11 @@ class GreedyResult(Result):
 
 
 # ----------------------------------------------------------------------------- validation
+#: largest |entry| of X or y accepted: NIHT forms ||X g||^2 with g = X^T r, of order
+#: |X|^4 |y|^2 (n d)^2, which must stay below float64 overflow (1.8e308)
+_MAX_ABS = 1e45
+
+
 def check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """Validate a design and a response: finite float64, ``X`` 2-D, ``y`` of length N."""
     X = as_float_array(X, name="X", ndim=2)
@@ -94,6 +99,14 @@ def check_xy(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     if y.shape[0] != X.shape[0]:
         raise error("y", f"of length n_samples = {X.shape[0]} (rows of X)",
                     f"length {y.shape[0]}", raw=True)
+    for name, arr in (("X", X), ("y", y)):
+        # Gram entries, squared norms and residuals are formed in float64: beyond this they
+        # overflow to inf and the greedy solvers would return NaN coefficients
+        big = float(np.abs(arr).max()) if arr.size else 0.0
+        if big > _MAX_ABS:
+            raise error(name, f"an array with entries of magnitude at most {_MAX_ABS:g} "
+                        "(rescale it: the solvers form products of squares)",
+                        f"max |{name}| = {big:.3g}", raw=True)
     return X, y
 
 
