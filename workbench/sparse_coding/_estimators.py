@@ -48,6 +48,15 @@ def _anneal_default(T0: float, frac: float, cut: bool, w_noise: float = 0.0) -> 
     return out
 
 
+def _rescale_factor(Y: np.ndarray) -> float:
+    """1.0 when max|Y| lies in [2^-100, 2^100]; else the power of two taking it into [0.5, 1)."""
+    big = float(np.abs(Y).max())
+    if big == 0.0:
+        return 1.0
+    exp = math.frexp(big)[1]
+    return 1.0 if -100 <= exp <= 100 else math.ldexp(1.0, -exp)
+
+
 class _ETModel:
     """Shared ET-EM driver; subclasses define the prior, initialisation and M-step."""
 
@@ -241,6 +250,11 @@ class _ETModel:
         Y = self._check_Y(Y)
         if Y.shape[0] < 2:
             raise error("Y", "at least 2 samples", f"shape {Y.shape}", raw=True)
+        # data far from unit scale are learned at a power-of-two rescaling (exact in floating
+        # point; the models are scale-equivariant), so squares neither overflow nor underflow
+        self._y_factor = _rescale_factor(Y)
+        if self._y_factor != 1.0:
+            Y = Y * self._y_factor
         self._H, self._hp, self._gamma = H, hp, g
         self._data_unit = min(1.0, float(Y.std(axis=0).mean()))
         self._check_extra()
@@ -326,6 +340,12 @@ class _ETModel:
         self.n_features_in_ = Y.shape[1]
         self.n_states_ = n_states(H, hp, g, self._n_values(), self._all_singletons)
         self._set_attributes(params)
+        if self._y_factor != 1.0:   # back to the data's units: W, sigma and log densities
+            self.components_ = self.components_ / self._y_factor
+            self.sigma_ = self.sigma_ / self._y_factor
+            shift = Y.shape[1] * math.log(self._y_factor)
+            self.free_energy_ = self.free_energy_ + shift
+            self.free_energy_kept_ = self.free_energy_kept_ + shift
         return self
 
     # ---------------------------------------------------------------- inference
@@ -333,12 +353,22 @@ class _ETModel:
         if not hasattr(self, "_params"):
             raise error("model", "fitted (call fit first)", "an unfitted model", raw=True)
         Y = self._check_Y(Y, self.n_features_in_)
+        factor = getattr(self, "_y_factor", 1.0)
         T = 1.0
         with num_threads(self.n_jobs):
-            return estep_shard({"model": self._kind, "params": self._params, "Y": Y,
-                                "config": self._config(), "beta": 1.0 / T,
-                                "rho": self._rho(self._final_T), "threshold": None,
-                                "pass": "transform"})
+            out = estep_shard({"model": self._kind, "params": self._params,
+                               "Y": Y * factor if factor != 1.0 else Y,
+                               "config": self._config(), "beta": 1.0 / T,
+                               "rho": self._rho(self._final_T), "threshold": None,
+                               "pass": "transform"})
+        if factor != 1.0:
+            out["logev_u"] = out["logev_u"] + Y.shape[1] * math.log(factor)
+        bad = ~np.isfinite(out["logev_u"])
+        if bad.any():
+            raise error("Y", "data on the scale of the training data (the log-likelihood of "
+                        "these points overflows float64)", f"{int(bad.sum())} such point(s), "
+                        f"max |Y| = {float(np.abs(Y).max()):.3g}", raw=True)
+        return out
 
     def transform(self, Y: Any) -> np.ndarray:
         """Posterior expectations <s>_n of the latents, shape (n_samples, n_components).
