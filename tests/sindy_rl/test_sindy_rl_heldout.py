@@ -89,3 +89,13 @@ def test_cartpole_swingup_names_a_wrong_action_shape():
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"action must be of shape \(1,\)"):
         env.step(np.array([0.1, 0.2], dtype=np.float32))   # was a raw reshape error
+
+
+def test_library_overflow_is_reported_with_the_input_name():
+    # obs * 1e60 failed inside pysindy/scikit-learn ("array must not contain infs or NaNs")
+    x, u, y = _two_input_system(100)
+    with pytest.raises(ValueError, match=r"obs must be an array with values of magnitude at "
+                                         r"most 3.16e\+37 for a library of degree 4"):
+        sr.fit_surrogate(x * 1e60, u, y * 1e60, degree=3, n_models=2)
+    with pytest.raises(ValueError, match="states must be an array with values of magnitude"):
+        sr.distill_policy(lambda o: o[:, :1], x * 1e60, [-1.0], [1.0])

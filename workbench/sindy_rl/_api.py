@@ -38,6 +38,17 @@ def _stack(x: Any, name: str) -> np.ndarray:
     return arr.reshape(-1, 1) if arr.ndim == 1 else arr
 
 
+def _check_library_range(max_degree: int, **arrays: np.ndarray) -> None:
+    """Monomials up to ``max_degree`` and their squares (least squares) must stay finite."""
+    limit = 10.0 ** (300.0 / (2 * max_degree))
+    for name, arr in arrays.items():
+        big = float(np.abs(arr).max()) if arr.size else 0.0
+        if big > limit:
+            raise error(name, f"an array with values of magnitude at most {limit:.3g} for a "
+                        f"library of degree {max_degree} (its least squares forms squared "
+                        "monomials; rescale the data)", f"max |{name}| = {big:.3g}", raw=True)
+
+
 def _check_lengths(**arrays: np.ndarray) -> int:
     lengths = {k: v.shape[0] for k, v in arrays.items()}
     if len(set(lengths.values())) != 1:
@@ -170,6 +181,7 @@ def fit_surrogate(
         raise error("next_obs", f"of shape (n, {x.shape[1]}) like obs", f"shape {y.shape}",
                     raw=True)
     n_obs, n_act = x.shape[1], u.shape[1]
+    _check_library_range(degree + (1 if tensor else 0), obs=x, act=u)
     poly = ps.PolynomialLibrary(degree=degree, include_bias=False,
                                 include_interaction=interaction)
     lin = ps.PolynomialLibrary(degree=1, include_bias=False)
@@ -263,6 +275,7 @@ def fit_reward(obs: Any, act: Any, reward: Any, degree: int = 2, n_models: int =
     r = as_float_array(reward, name="reward", ndim=(1, 2)).reshape(-1, 1)
     _check_lengths(obs=x, act=u, reward=r)
     z = np.concatenate([x, u], axis=1) if use_action else x
+    _check_library_range(degree, obs=x, **({"act": u} if use_action else {}))
     powers, coefs = _fit_plain(z, r, degree, include_bias, check_bool(interaction, "interaction"),
                                threshold, alpha, n_models, bagging, library_ensemble,
                                random_state)
@@ -377,6 +390,7 @@ def distill_policy(
     alphas = [check_scalar(a, "alphas", min_value=0.0) for a in alphas]
     if not thresholds or not alphas:
         raise error("thresholds and alphas", "non-empty", f"{thresholds}, {alphas}", raw=True)
+    _check_library_range(degree, states=x)
     rng = check_random_state(random_state)
     aug = [x] + [x + noise * rng.standard_normal(x.shape) for _ in range(n_copies)]
     z = np.ascontiguousarray(np.concatenate(aug, axis=0))
