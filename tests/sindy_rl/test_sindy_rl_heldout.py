@@ -99,3 +99,10 @@ def test_library_overflow_is_reported_with_the_input_name():
         sr.fit_surrogate(x * 1e60, u, y * 1e60, degree=3, n_models=2)
     with pytest.raises(ValueError, match="states must be an array with values of magnitude"):
         sr.distill_policy(lambda o: o[:, :1], x * 1e60, [-1.0], [1.0])
+
+
+def test_prediction_overflow_is_an_error_not_inf():
+    x, u, y = _two_input_system(100)
+    model = sr.fit_surrogate(x, u, y, degree=3, n_models=2, random_state=0)
+    with pytest.raises(ValueError, match="inputs must be values whose library monomials stay"):
+        model.predict(np.full((1, 2), 1e120), u[:1])

@@ -74,6 +74,15 @@ def _format_term(coef: float, name: str, precision: int) -> str:
     return value if name == "1" else f"{value} {name}"
 
 
+def _finite(out: np.ndarray) -> np.ndarray:
+    """Checked public predictions: monomials of huge inputs overflow to inf (or NaN)."""
+    if not np.isfinite(out).all():
+        raise error("inputs", "values whose library monomials stay finite (rescale them; "
+                    "rollouts cut such states off instead)", "an overflow to inf or NaN",
+                    raw=True)
+    return out
+
+
 class EnsembleSINDy:
     """A fitted linear-in-features ensemble ``y = Xi^T Theta(z)`` with batched prediction.
 
@@ -172,12 +181,13 @@ class EnsembleSINDy:
 
     def features(self, z: Any) -> np.ndarray:
         """Library matrix Theta of shape (n_samples, n_features)."""
-        return _kernels._features(self._inputs(z), self.powers_)
+        return _finite(_kernels._features(self._inputs(z), self.powers_))
 
     def predict_inputs(self, z: Any, member: int | str | None = None) -> np.ndarray:
         """Predictions (n_samples, n_outputs) for library inputs z (n_samples, n_inputs)."""
-        return _kernels._predict(self._inputs(z), self.powers_, self._coef(member))
+        return _finite(_kernels._predict(self._inputs(z), self.powers_, self._coef(member)))
 
     def predict_members_inputs(self, z: Any) -> np.ndarray:
         """Every member's predictions, shape (n_models, n_samples, n_outputs)."""
-        return _kernels._predict_members(self._inputs(z), self.powers_, self.coef_list_)
+        return _finite(_kernels._predict_members(self._inputs(z), self.powers_,
+                                                 self.coef_list_))
