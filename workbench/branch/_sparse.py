@@ -95,9 +95,13 @@ def history_features(trace: Any, pcs: Any, *, n_global: int = 512, n_local: int 
     stop = tr.n_branches if stop is None else check_int(stop, "stop", min_value=0,
                                                          max_value=tr.n_branches)
     _, _, taken, cond = tr.kernel_arrays()
+    # rows actually collectable (the kernel allocates its output up front: max_samples rows
+    # of n_global + n_local bytes would be 1.6 GB at the 8192-bit maximum)
+    hit = (cond[:stop] != 0) & (select[ids[:stop]] != 0)
+    per_id = np.minimum(np.bincount(ids[:stop][hit], minlength=len(uniq)), per_branch)
+    n_rows = int(min(max_samples, int(per_id.sum())))
     X, y, rows_id, rows = _history_features(taken[:stop], cond[:stop], ids[:stop], select,
-                                            n_global, n_local, len(uniq), max_samples,
-                                            per_branch)
+                                            n_global, n_local, len(uniq), n_rows, per_branch)
     return X[:rows], y[:rows], uniq[rows_id[:rows]]
 
 
