@@ -70,6 +70,16 @@ def test_tp_gate_groups_quota_normalisation_and_gradient():
         # normalised within the group: sum over the group's kept paths of c_p coef_p = 1
         np.testing.assert_allclose(np.sum((c * gate.coef(mask))[sel]), 1.0)
     _check_score_gradient(gate, mask, rng)
+    # one group keeping one path: its score gets no gradient under group normalisation
+    g = rng.standard_normal(20)
+    assert abs(gate.backward(g, mask)[np.flatnonzero(mask & (groups == 0))[0]]) < 1e-12
+    # global normalisation with per-group selection: sum over all kept paths is 1
+    glob = SparseTPGate(20, sparsity=0.7, path_norm=c, groups=groups, group_norm=False)
+    glob.scores[:] = gate.scores
+    np.testing.assert_array_equal(glob.topk_mask(), mask)
+    np.testing.assert_allclose(np.sum(c * glob.coef(mask)), 1.0)
+    assert abs(glob.backward(g, mask)[np.flatnonzero(mask & (groups == 0))[0]]) > 1e-6
+    _check_score_gradient(glob, mask, rng)
 
 
 def test_pair_gate_quantile_per_structure_and_gradient():

@@ -55,6 +55,15 @@ class SparseTPGate:
         The product's constants ``c_p`` (``tp.path_norm``); default ones.
     random_state : None, int, SeedSequence or Generator
         Seeds the random-phase subsets.
+    groups : int array of shape (n_paths,), optional
+        Group of every path (e.g. its output degree): selection keeps ``(1 - k)`` of every
+        group (at least one path), a stated deviation from the released single top-k.
+    group_norm : bool, default True
+        Normalise ``w_p / sum c_q w_q`` within each group (``True``) or over all kept paths
+        as in the released code (``False``). Within a group that keeps one path the
+        coefficient is ``1 / c_p`` whatever the score, so with ``True`` such a group's
+        scores get no gradient and its choice is left to ties (measured: the water toy's
+        l3 = 0 group, 5 paths keep 1).
 
     Attributes
     ----------
@@ -74,7 +83,7 @@ class SparseTPGate:
     """
 
     def __init__(self, n_paths: int, sparsity: float = 0.7, path_norm: Any = None,
-                 random_state: Any = None, groups: Any = None):
+                 random_state: Any = None, groups: Any = None, group_norm: bool = True):
         self.n_paths = check_int(n_paths, "n_paths", min_value=1)
         self.sparsity = _check_sparsity(sparsity)
         self.path_norm = (np.ones(self.n_paths) if path_norm is None else
@@ -90,6 +99,9 @@ class SparseTPGate:
                 raise error("groups", f"of length n_paths = {self.n_paths}",
                             f"shape {self.groups.shape}", raw=True)
         self._group_ids = np.unique(self.groups)
+        self.group_norm = bool(group_norm)
+        self._norm_groups = (self.groups if self.group_norm else
+                             np.zeros(self.n_paths, dtype=np.int64))
         self.quota = self._quotas()
         self.scores = np.ones(self.n_paths)
         self.frozen_mask_: np.ndarray | None = None
@@ -154,8 +166,8 @@ class SparseTPGate:
     def _z(self, mask: np.ndarray) -> np.ndarray:
         """Per path, ``sum c_q w_q`` over the kept paths of its group (shape (n_paths,))."""
         z = np.zeros(self.n_paths)
-        for g in self._group_ids:
-            sel = self.groups == g
+        for g in np.unique(self._norm_groups):
+            sel = self._norm_groups == g
             zg = float(np.sum(self.path_norm[mask & sel] * self.scores[mask & sel]))
             if (mask & sel).any() and (not np.isfinite(zg) or abs(zg) < 1e-300):
                 raise error("scores", "scores whose weighted sum over the kept paths is "
@@ -177,8 +189,8 @@ class SparseTPGate:
         g = as_float_array(grad_coef, name="grad_coef", shape=(self.n_paths,))
         z = self._z(m)
         inner = np.zeros(self.n_paths)
-        for gid in self._group_ids:
-            sel = self.groups == gid
+        for gid in np.unique(self._norm_groups):
+            sel = self._norm_groups == gid
             inner[sel] = float(np.sum(g[m & sel] * self.scores[m & sel]))
         out = np.zeros(self.n_paths)
         out[m] = g[m] / z[m] - self.path_norm[m] * inner[m] / (z[m] * z[m])

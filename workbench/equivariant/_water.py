@@ -267,7 +267,7 @@ class _Model:
     """
 
     def __init__(self, shells, lmax, sparsity, method, seeds, init_scale=0.1, channels=16,
-                 gate_groups="output", pair_layers=1):
+                 gate_groups="output", pair_layers=1, gate_norm="group"):
         self.shells = shells
         self.lmax = lmax
         self.C_in = 2 * _CENTERS.size
@@ -291,7 +291,8 @@ class _Model:
         self.gates = [SparseTPGate(tp.n_paths, sparsity, path_norm=tp.path_norm,
                                    random_state=s,
                                    groups=(None if gate_groups == "global" else
-                                           [c for _, _, c in tp.paths]))
+                                           [c for _, _, c in tp.paths]),
+                                   group_norm=gate_norm == "group")
                       for tp, s in zip(self.tps, gate_seeds)]
         rng = np.random.default_rng(seeds[2])
         self.params = {f"w{k}": init_scale * rng.standard_normal(tp.weight_numel) + 1.0
@@ -456,7 +457,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
                           random_steps: int | None = 20, adaptive_steps: int = 12,
                           lr: float = 0.1, channels: int = 16,
                           score_lr_ratio: float = 1.0, warmup_steps: int = 50,
-                          gate_groups: str = "output", pair_layers: int = 2,
+                          gate_groups: str = "output", gate_norm: str = "global",
+                          pair_layers: int = 2,
                           data: dict | None = None,
                           random_state: Any = 0) -> WaterToyResult:
     """Train the gated TP network on water Fock matrices and report the test H MAE.
@@ -498,6 +500,12 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     gate_groups : {"output", "global"}, default "output"
         ``"output"``: selection and normalisation per output degree (see the module
         docstring); ``"global"``: one top-k over all paths, as in the released code.
+    gate_norm : {"global", "group"}, default "global"
+        Normalisation ``w_p / sum c_q w_q`` over all kept paths of a product (released code)
+        or within each output degree. With ``"group"`` the l3 = 0 group (5 paths, keeps 1 at
+        k = 0.7) has coefficient ``1 / c_p`` whatever its score, so its scores get no
+        gradient and the kept l = 0 path is left to ties (measured: none of the four products
+        kept the (0, 0, 0) path on seed 1; adaptive-only, whose ties start at path 0, kept it).
     pair_layers : int, default 2
         Pair-construction layers per product kind (off-diagonal, diagonal): each has its own
         widening, path weights and gate, and their outputs are added (SPHNet stacks two pair
@@ -534,8 +542,10 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     warmup_steps = check_int(warmup_steps, "warmup_steps", min_value=0)
     score_lr_ratio = check_scalar(score_lr_ratio, "score_lr_ratio", min_value=0.0)
     pair_layers = check_int(pair_layers, "pair_layers", min_value=1, max_value=4)
+    check_options(gate_norm, ("global", "group"), "gate_norm")
     model = _Model(shells, lmax, sparsity if method != "dense" else 0.0, method, seeds,
-                   channels=channels, gate_groups=gate_groups, pair_layers=pair_layers)
+                   channels=channels, gate_groups=gate_groups, pair_layers=pair_layers,
+                   gate_norm=gate_norm)
     h, _ = _node_features(coords, lmax)
     pmask = _block_mask(shells, nao)
     tr, te = slice(0, n_train), slice(n_train, n_train + n_test)
