@@ -202,14 +202,15 @@ def _teacher_student_cases(bench: Benchmark, n_seeds: int) -> None:
                               "adaptive_steps": 128}, check=check)
 
 
-#: Adam rate per method (the toy's default for all three).
-_WATER_LR = {"dense": 0.1, "three_phase": 0.1, "random_fixed": 0.1}
+#: Adam rate per method (the toy's default for all).
+_WATER_LR = {"dense": 0.1, "three_phase": 0.1, "random_fixed": 0.1, "adaptive_only": 0.1}
 
 
 def _water_cases(bench: Benchmark) -> None:
-    """Water toy (PySCF, HF/def2-SVP, 96 train / 32 held-out conformers, data seed 0): test
-    H MAE of the 70 %-sparse three-phase model vs dense and vs a random mask; timed: the
-    fixed-phase (pruned) products vs the dense products on the held-out pairs."""
+    """Water toy (PySCF, HF/def2-SVP, 96 train / 32 held-out conformers, data seed 0, two
+    pair layers): test H MAE of the 70 %-sparse three-phase model vs dense, a random mask and
+    an adaptive-only gate; timed: the fixed-phase (pruned) products vs the dense products on
+    the held-out pairs."""
     try:
         import pyscf  # noqa: F401
     except ImportError:
@@ -219,19 +220,22 @@ def _water_cases(bench: Benchmark) -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     data = water_fock_dataset(128, random_state=0)
-    methods = ("dense", "three_phase", "random_fixed")
-    with ProcessPoolExecutor(max_workers=3) as pool:
+    methods = ("dense", "three_phase", "random_fixed", "adaptive_only")
+    with ProcessPoolExecutor(max_workers=2) as pool:
         futures = {m: pool.submit(water_hamiltonian_toy, method=m, data=data,
                                   lr=_WATER_LR[m], random_state=0) for m in methods}
         res = {m: f.result() for m, f in futures.items()}
     ours, dense, rand = res["three_phase"], res["dense"], res["random_fixed"]
+    adap = res["adaptive_only"]
     # time the fixed-phase products with the learned masks (structure of the trained model;
     # weight values do not change the cost): off-diagonal per-pair weights, 3 pairs x 32
     # held-out conformers x 8 = 768 rows per product
+    from workbench._rng import spawn
     from workbench.equivariant._water import _Model, pyscf_shells
 
     shells, _ = pyscf_shells("def2-svp")
-    model = _Model(shells, 4, 0.7, "three_phase", [0, 1, 2], channels=ours.channels)
+    model = _Model(shells, 4, 0.7, "three_phase", spawn(0, 4), channels=ours.channels,
+                   pair_layers=2)
     rng = np.random.default_rng(0)
     n = 768
     split = np.cumsum([tp.n_paths for tp in model.tps])[:-1]
@@ -239,22 +243,28 @@ def _water_cases(bench: Benchmark) -> None:
     for k, (tp, mask) in enumerate(zip(model.tps, np.split(ours.kept_mask, split))):
         x1 = rng.standard_normal((n, tp.irreps_in1.dim))
         x2 = rng.standard_normal((n, tp.irreps_in2.dim))
-        w = rng.standard_normal((n, tp.weight_numel) if k == 0 else tp.weight_numel)
+        w = rng.standard_normal((n, tp.weight_numel) if k % 2 == 0 else tp.weight_numel)
         small, ws = tp.pruned(mask), tp.prune_weights(w, mask)
         calls_sparse.append(lambda s=small, a=x1, b=x2, c=ws: s(a, b, c))
         calls_dense.append(lambda t=tp, a=x1, b=x2, c=w: t(a, b, c))
-    bench.compare("water toy HF/def2-SVP L=4 70% three-phase: fixed-phase products",
+    bench.compare("water toy HF/def2-SVP L=4, 2 pair layers, 70% three-phase: fixed-phase "
+                  "products",
                   ours=lambda: [f() for f in calls_sparse],
                   peer=lambda: [f() for f in calls_dense],
                   peer_name="dense products (all paths)", repeat=7,
                   params={"n_train": 96, "n_test": 32, "sparsity": 0.7, "seed": 0,
+                          "pair_layers": 2, "gate_norm": "group", "random_steps": 20,
+                          "adaptive_steps": 12,
+                          "fixed_or_total_steps": 400,
                           "channels": ours.channels, "rows_per_product": n,
                           "lr": str(_WATER_LR)},
                   check=lambda a, b: {
                       "test_mae_three_phase": ours.test_mae, "test_mae_dense": dense.test_mae,
                       "test_mae_random_mask": rand.test_mae,
+                      "test_mae_adaptive_only": adap.test_mae,
                       "mae_ratio_vs_dense": ours.test_mae / dense.test_mae,
                       "random_mask_ratio_vs_dense": rand.test_mae / dense.test_mae,
+                      "adaptive_only_ratio_vs_dense": adap.test_mae / dense.test_mae,
                       "flops_fraction": ours.flops_fraction})
 
 
