@@ -48,7 +48,7 @@ as the dense model; seed = data set and initialisation; test H MAE in Eh, ratio 
 
 ====  =======  ===============  ===============  ===============
 seed  dense    3-phase 20/12    random mask      adaptive only
-0     1.70e-3  2.30e-3 (1.35x)  2.08e-3 (1.22x)  1.95e-3 (1.15x)
+0     1.70e-3  2.34e-3 (1.37x)  2.08e-3 (1.22x)  1.95e-3 (1.15x)
 1     1.25e-3  4.11e-3 (3.28x)  1.39e-3 (1.11x)  1.60e-3 (1.28x)
 ====  =======  ===============  ===============  ===============
 
@@ -492,7 +492,7 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         :func:`default_random_steps` (every path selected for a cumulative learning rate of 1
         on average, warm-up included, with the smallest per-degree keep fraction, 1/5 at
         k = 0.7: 76 steps here). Measured worse in this toy (seed 0, two pair layers: 4.93e-3
-        vs 2.30e-3 with 20; a new path subset every step at lr ~0.1 keeps the loss at ~5e-3
+        vs 2.34e-3 with 20; a new path subset every step at lr ~0.1 keeps the loss at ~5e-3
         through step 100), so the default stays at 20 (phases 1-2 then take 7 % of training;
         SPHNet: ~3 %).
     adaptive_steps : int, default 12
@@ -516,7 +516,7 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         gradient and the kept l = 0 path is left to ties (seed 1: none of the four products
         kept the (0, 0, 0) path; adaptive-only, whose ties start at path 0, kept it in all).
         ``"global"`` gives those scores a gradient but measured no better (3-phase 4.28e-3 /
-        3.94e-3 on seeds 0 / 1 against 2.30e-3 / 4.11e-3).
+        3.94e-3 on seeds 0 / 1 against 2.34e-3 / 4.11e-3).
     pair_layers : int, default 2
         Pair-construction layers per product kind (off-diagonal, diagonal): each has its own
         widening, path weights and gate, and their outputs are added (SPHNet stacks two pair
