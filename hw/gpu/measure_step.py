@@ -71,6 +71,39 @@ def _setup():
     return torch
 
 
+def _table_path(out, props, suffix: str) -> Path:
+    """``<out>/gpu_<device name>_<suffix>.csv`` (folder created)."""
+    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_{suffix}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_table(path: Path, comment: str, rows: list[dict], fields=None) -> Path:
+    """Write ``rows`` as CSV under a ``# comment`` line saying how they were measured."""
+    with path.open("w", newline="") as fh:
+        fh.write(f"# {comment}\n")
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if fields is None else fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _profiled_us(torch, call, iters: int) -> float:
+    """Summed CUDA-kernel time per call of ``call`` (profiler; 3 warm-up calls first)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(3):
+        call()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            call()
+        torch.cuda.synchronize()
+    total = sum(ev.device_time_total for ev in prof.events()
+                if ev.device_type == torch.autograd.DeviceType.CUDA)
+    return total / iters
+
+
 def measure_convs(workload: str = "resnet50", *, out: str | Path, iters: int = 20) -> Path:
     """cuDNN forward / backward-data / weight-gradient time of every convolution layer."""
     import hw
@@ -81,8 +114,7 @@ def measure_convs(workload: str = "resnet50", *, out: str | Path, iters: int = 2
 
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
-    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_convs.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _table_path(out, props, "convs")
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
     rows = []
     for layer in hw.load_workload(workload):
@@ -119,21 +151,15 @@ def measure_convs(workload: str = "resnet50", *, out: str | Path, iters: int = 2
                          "dtype": layer.dtype, "count": layer.count, "kernel_us": f"{us:.3f}",
                          "error": err})
         del x, w, y, gy
-    with path.open("w", newline="") as fh:
-        fh.write(f"# device: {props.name}, torch {torch.__version__}, cuDNN "
-                 f"{torch.backends.cudnn.version()}; workload {workload}; channels-last; "
-                 "kernel_us = CUDA-graph replay per call\n")
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return _write_table(path, f"device: {props.name}, torch {torch.__version__}, cuDNN "
+                        f"{torch.backends.cudnn.version()}; workload {workload}; channels-last; "
+                        "kernel_us = CUDA-graph replay per call", rows)
 
 
 def measure_norm_act(*, out: str | Path, iters: int = 20, grid=None) -> Path:
     """CUDA-kernel time of ``relu(batch_norm(x))`` forward and backward (training mode,
     channels-last fp16) and of a residual ``x + y`` forward, per shape of ``grid``."""
     torch = _setup()
-    from torch.profiler import ProfilerActivity, profile
 
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
@@ -150,29 +176,15 @@ def measure_norm_act(*, out: str | Path, iters: int = 20, grid=None) -> Path:
             "add_forward": lambda: x.detach() + y2,
         }
         for name, fn in cases.items():
-            for _ in range(3):
-                fn()
-            torch.cuda.synchronize()
-            with profile(activities=[ProfilerActivity.CUDA]) as prof:
-                for _ in range(iters):
-                    fn()
-                torch.cuda.synchronize()
-            total = sum(ev.device_time_total for ev in prof.events()
-                        if ev.device_type == torch.autograd.DeviceType.CUDA)
+            us = _profiled_us(torch, fn, iters)
             rows.append({"case": name, "batch": b, "channels": c, "height": h, "width": w,
-                         "elements": b * c * h * w, "kernel_us": f"{total / iters:.3f}"})
+                         "elements": b * c * h * w, "kernel_us": f"{us:.3f}"})
         x.grad = None
         del x, bn, gy, y2
-    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_norm_act.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        fh.write(f"# device: {props.name}, torch {torch.__version__}; BatchNorm2d (training) + "
-                 "ReLU, fp16 channels-last, eager; kernel_us = summed CUDA-kernel time per call "
-                 f"(profiler, {iters} calls)\n")
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return _write_table(_table_path(out, props, "norm_act"),
+                        f"device: {props.name}, torch {torch.__version__}; BatchNorm2d "
+                        "(training) + ReLU, fp16 channels-last, eager; kernel_us = summed "
+                        f"CUDA-kernel time per call (profiler, {iters} calls)", rows)
 
 
 def measure_elementwise(*, out: str | Path, iters: int = 20, grid=None) -> Path:
@@ -180,7 +192,6 @@ def measure_elementwise(*, out: str | Path, iters: int = 20, grid=None) -> Path:
     fp16, forward + backward as in a training step (profiler, summed over all kernels)."""
     torch = _setup()
     import torch.nn.functional as F
-    from torch.profiler import ProfilerActivity, profile
 
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
@@ -217,32 +228,17 @@ def measure_elementwise(*, out: str | Path, iters: int = 20, grid=None) -> Path:
             fn()
 
         try:
-            for _ in range(3):
-                call()
-            torch.cuda.synchronize()
-            with profile(activities=[ProfilerActivity.CUDA]) as prof:
-                for _ in range(iters):
-                    call()
-                torch.cuda.synchronize()
-            total = sum(ev.device_time_total for ev in prof.events()
-                        if ev.device_type == torch.autograd.DeviceType.CUDA)
-            kernel_us, error = f"{total / iters:.3f}", ""
+            kernel_us, error = f"{_profiled_us(torch, call, iters):.3f}", ""
         except Exception as exc:   # keep the other cases
             kernel_us, error = "", repr(exc)[:200]
         rows.append({"case": case, "shape": "x".join(map(str, shape)), "elements": x.numel(),
                      "kernel_us": kernel_us, "error": error})
         print(case, shape, rows[-1]["kernel_us"], flush=True)
         del x
-    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_elementwise.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        fh.write(f"# device: {props.name}, torch {torch.__version__}; fp16, eager, forward + "
-                 "backward; kernel_us = summed CUDA-kernel time per call (profiler, "
-                 f"{iters} calls)\n")
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return _write_table(_table_path(out, props, "elementwise"),
+                        f"device: {props.name}, torch {torch.__version__}; fp16, eager, "
+                        "forward + backward; kernel_us = summed CUDA-kernel time per call "
+                        f"(profiler, {iters} calls)", rows)
 
 
 def measure_linear_training(*, out: str | Path, iters: int = 20, shapes=None) -> Path:
@@ -334,17 +330,13 @@ def measure_linear_training(*, out: str | Path, iters: int = 20, shapes=None) ->
             rows.append(row)
             print(row, flush=True)
         del x, w, gy
-    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_linear_training.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        fh.write(f"# device: {props.name}, torch {torch.__version__}, cuSPARSELt "
-                 f"{torch.backends.cusparselt.version()}; fp16 nn.Linear forward + backward; "
-                 f"kernel_us = summed CUDA-kernel time per step (profiler, {iters} steps)\n")
-        writer = csv.DictWriter(fh, fieldnames=["tokens", "in_features", "out_features",
-                                                "method", "kernel_us", "events_us", "error"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return _write_table(_table_path(out, props, "linear_training"),
+                        f"device: {props.name}, torch {torch.__version__}, cuSPARSELt "
+                        f"{torch.backends.cusparselt.version()}; fp16 nn.Linear forward + "
+                        f"backward; kernel_us = summed CUDA-kernel time per step (profiler, "
+                        f"{iters} steps)", rows,
+                        ["tokens", "in_features", "out_features", "method", "kernel_us",
+                         "events_us", "error"])
 
 
 def measure_step(model: str = "resnet50", *, batch: int = 32, out: str | Path,
@@ -398,8 +390,7 @@ def measure_step(model: str = "resnet50", *, batch: int = 32, out: str | Path,
             k[0] += 1
             k[1] += ev.device_time_total if hasattr(ev, "device_time_total") else \
                 ev.cuda_time_total
-    path = Path(out) / f"gpu_{props.name.replace(' ', '_').lower()}_step_{model}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _table_path(out, props, f"step_{model}")
     with path.open("w", newline="") as fh:
         fh.write(f"# device: {props.name}, torch {torch.__version__}, cuDNN "
                  f"{torch.backends.cudnn.version()}; torchvision {model}, batch {batch}, fp16 "
