@@ -1,5 +1,7 @@
 """Sparse TP Gate, Sparse Pair Gate, Three-phase scheduler, Adam, teacher-student."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -82,6 +84,52 @@ def test_tp_gate_groups_quota_normalisation_and_gradient():
     _check_score_gradient(glob, mask, rng)
 
 
+def test_tp_gate_global_random_scope_gives_one_path_groups_a_gradient():
+    rng = np.random.default_rng(5)
+    groups = np.repeat([0, 1, 2], [5, 12, 3])
+    c = rng.uniform(0.5, 1.0, 20)
+    gate = SparseTPGate(20, sparsity=0.7, path_norm=c, groups=groups, random_state=0,
+                        random_scope="global")
+    masks = np.array([gate.select("random") for _ in range(2000)])
+    # n_keep = 6 of all 20 paths uniformly: every path with probability 6/20, and group 0
+    # (quota 1) sees 0..5 paths with the hypergeometric probabilities
+    assert np.all(masks.sum(1) == 6)
+    np.testing.assert_allclose(masks.mean(0), 6 / 20, atol=0.05)
+    per_group0 = masks[:, groups == 0].sum(1)
+    hyper = np.array([math.comb(5, j) * math.comb(15, 6 - j) for j in range(6)]) / \
+        math.comb(20, 6)
+    np.testing.assert_allclose(np.bincount(per_group0, minlength=6) / 2000, hyper, atol=0.03)
+    # a draw with two paths of group 0: normalised over them, both scores get a gradient
+    mask = next(m for m, k in zip(masks, per_group0) if k >= 2)
+    gate.scores[:] = rng.uniform(0.5, 2.0, 20)
+    sel0 = mask & (groups == 0)
+    np.testing.assert_allclose(np.sum((c * gate.coef(mask))[sel0]), 1.0)
+    grad = gate.backward(rng.standard_normal(20), mask)
+    assert np.all(np.abs(grad[sel0]) > 1e-9)
+    _check_score_gradient(gate, mask, rng)
+    # adaptive / fixed phases still keep the per-group quotas; the control's scope override
+    for m in (gate.select("adaptive"), gate.random_mask(scope="group")):
+        assert [int(m[groups == g].sum()) for g in range(3)] == [1, 4, 1]
+
+
+def test_tp_gate_min_quota_two_gives_every_group_a_gradient():
+    # the water toy's off-diagonal product: 50 paths, l3 = 0..3 groups of 5, 12, 16, 17
+    groups = np.repeat([0, 1, 2, 3], [5, 12, 16, 17])
+    assert SparseTPGate(50, 0.7, groups=groups).quota == {0: 1, 1: 4, 2: 5, 3: 5}
+    rng = np.random.default_rng(6)
+    c = rng.uniform(0.5, 1.0, 50)
+    gate = SparseTPGate(50, 0.7, path_norm=c, groups=groups, min_quota=2)
+    # floors (1.5, 3.6, 4.8, 5.1) -> (2, 3, 4, 5), one more by largest remainder: still 15
+    assert gate.quota == {0: 2, 1: 3, 2: 5, 3: 5} and gate.n_keep == 15
+    gate.scores[:] = rng.uniform(0.5, 2.0, 50)
+    mask = gate.topk_mask()
+    grad = gate.backward(rng.standard_normal(50), mask)
+    assert np.all(np.abs(grad[mask]) > 1e-9)
+    _check_score_gradient(gate, mask, rng)
+    # a one-path group keeps its only path
+    assert SparseTPGate(4, 0.5, groups=[0, 1, 1, 1], min_quota=2).quota == {0: 1, 1: 2}
+
+
 def test_pair_gate_quantile_per_structure_and_gradient():
     rng = np.random.default_rng(2)
     feats = rng.standard_normal((23, 4))
@@ -159,6 +207,10 @@ def test_adam_matches_reference_formula():
     (lambda: SparseTPGate(3, groups=[0, 1]), "groups must be of length", ValueError),
     (lambda: SparseTPGate(3, groups=[0, -1, 1]), "groups must be", ValueError),
     (lambda: SparseTPGate(3).freeze(np.ones(4, bool)), "mask must be of length", ValueError),
+    (lambda: SparseTPGate(3, random_scope="batch"), "random_scope must be one of",
+     ValueError),
+    (lambda: SparseTPGate(3).random_mask(scope="all"), "scope must be one of", ValueError),
+    (lambda: SparseTPGate(3, min_quota=0), "min_quota must be", ValueError),
     (lambda: SparsePairGate(3).forward(np.ones((4, 2))), "features must be of shape",
      ValueError),
     (lambda: SparsePairGate(2).forward(np.ones((4, 2)), [0, 1]), "structure_index must be",

@@ -30,7 +30,8 @@ import numpy as np
 
 from .._results import Result, result_class
 from .._rng import check_random_state
-from .._validation import as_float_array, as_int_array, check_int, check_scalar, error
+from .._validation import (as_float_array, as_int_array, check_int, check_options,
+                           check_scalar, error)
 from ._irreps import Irreps
 
 __all__ = ["SparseTPGate", "SparsePairGate", "PairGateResult", "pair_features"]
@@ -64,6 +65,17 @@ class SparseTPGate:
         coefficient is ``1 / c_p`` whatever the score, so with ``True`` such a group's
         scores get no gradient and its choice is left to ties (measured: the water toy's
         l3 = 0 group, 5 paths keep 1).
+    random_scope : {"group", "global"}, default "group"
+        Random phase: ``"group"`` draws every group's quota (a group keeping one path then
+        always sees exactly one, so with ``group_norm`` its scores never get a gradient);
+        ``"global"`` draws ``n_keep`` of all paths uniformly, as the released code does, so
+        a group sees 0 .. n_g paths and its scores get a gradient whenever two or more of
+        them are drawn (normalised over the group's drawn paths). The adaptive and fixed
+        phases keep the per-group top-k either way. Default ``"group"``: with one group
+        (no ``groups``) both are the same draw.
+    min_quota : int, default 1
+        Fewest paths kept per group (capped at the group's size). ``2`` gives every group of
+        two or more paths a score gradient under ``group_norm`` in every phase.
 
     Attributes
     ----------
@@ -83,7 +95,8 @@ class SparseTPGate:
     """
 
     def __init__(self, n_paths: int, sparsity: float = 0.7, path_norm: Any = None,
-                 random_state: Any = None, groups: Any = None, group_norm: bool = True):
+                 random_state: Any = None, groups: Any = None, group_norm: bool = True,
+                 random_scope: str = "group", min_quota: int = 1):
         self.n_paths = check_int(n_paths, "n_paths", min_value=1)
         self.sparsity = _check_sparsity(sparsity)
         self.path_norm = (np.ones(self.n_paths) if path_norm is None else
@@ -100,6 +113,8 @@ class SparseTPGate:
                             f"shape {self.groups.shape}", raw=True)
         self._group_ids = np.unique(self.groups)
         self.group_norm = bool(group_norm)
+        self.random_scope = check_options(random_scope, ("group", "global"), "random_scope")
+        self.min_quota = check_int(min_quota, "min_quota", min_value=1)
         self._norm_groups = (self.groups if self.group_norm else
                              np.zeros(self.n_paths, dtype=np.int64))
         self.quota = self._quotas()
@@ -110,12 +125,14 @@ class SparseTPGate:
 
     def _quotas(self) -> dict[int, int]:
         """Paths kept per group: ``n_keep`` for one group; else ``(1 - k) n_g`` rounded by
-        largest remainder, at least 1 per group (so the total may exceed ``n_keep``)."""
+        largest remainder, at least ``min_quota`` per group (so the total may exceed
+        ``n_keep``)."""
         if self._group_ids.size == 1:
             return {int(self._group_ids[0]): self.n_keep}
         sizes = np.array([np.sum(self.groups == g) for g in self._group_ids])
         want = (1.0 - self.sparsity) * sizes
-        base = np.maximum(1, np.floor(want + 1e-9)).astype(int)
+        base = np.minimum(sizes, np.maximum(self.min_quota,
+                                            np.floor(want + 1e-9))).astype(int)
         extra = self.n_keep - int(base.sum())
         if extra > 0:
             order = np.argsort(-(want - base), kind="stable")
@@ -123,10 +140,16 @@ class SparseTPGate:
                 base[i] = min(base[i] + 1, sizes[i])
         return {int(g): int(q) for g, q in zip(self._group_ids, base)}
 
-    def random_mask(self) -> np.ndarray:
-        """A fresh uniformly random subset of ``n_keep`` paths (per group: its quota)
-        (phase 1)."""
+    def random_mask(self, scope: str | None = None) -> np.ndarray:
+        """A fresh uniformly random subset of paths (phase 1): per group its quota
+        (``scope="group"``) or ``n_keep`` of all paths (``"global"``); default
+        :attr:`random_scope`."""
+        scope = self.random_scope if scope is None else check_options(
+            scope, ("group", "global"), "scope")
         mask = np.zeros(self.n_paths, dtype=bool)
+        if scope == "global":
+            mask[self._rng.choice(self.n_paths, self.n_keep, replace=False)] = True
+            return mask
         for g, q in self.quota.items():
             idx = np.flatnonzero(self.groups == g)
             mask[self._rng.choice(idx, q, replace=False)] = True

@@ -65,6 +65,25 @@ within a one-path group none at all (see ``gate_norm``). One pair layer, same pr
 (previous session): dense 1.91e-3 / 1.50e-3, 3-phase 2.63x / 3.19x, random mask 3.31x /
 1.46x. The fixed-phase products' speed-up over the dense ones is in
 ``benchmarks/results/equivariant.md``.
+
+Giving the one-path l3 = 0 group's scores a gradient does not close the gap (same protocol,
+3-phase, test H MAE in Eh, ratio to the dense 1.70e-3 / 1.25e-3):
+
+==========================================================  ===============  ===============
+random phase / quota                                        seed 0           seed 1
+per-degree draw, quota >= 1 (default)                       2.34e-3 (1.37x)  4.11e-3 (3.28x)
+``random_scope="global"`` (released code's draw)            4.70e-3 (2.76x)  4.20e-3 (3.36x)
+``min_quota=2`` (l3 = 0 keeps 2 of 5; still 15 + 19 paths)  2.86e-3 (1.68x)  4.02e-3 (3.22x)
+both                                                        --               4.30e-3 (3.44x)
+==========================================================  ===============  ===============
+
+With ``min_quota=2`` every product keeps two l = 0 paths and two of the four keep (0, 0, 0),
+yet seed 1 stays at 3.2x: the l = 0 choice is not what limits it. The selected mask itself is
+what differs: the three-phase runs' final masks, frozen from step 0 and trained like the
+random-mask control, reach 2.06e-3 (1.21x) on seed 0 and 3.71e-3 (2.97x) on seed 1, against
+2.08e-3 / 1.39e-3 for a random mask with the same quotas. So the scores learned in the 32
+warm-up steps rank paths no better than chance on seed 0 and worse on seed 1 (and the
+three-phase trajectory costs a little more: 2.34e-3 / 4.11e-3).
 """
 
 from __future__ import annotations
@@ -276,7 +295,8 @@ class _Model:
     """
 
     def __init__(self, shells, lmax, sparsity, method, seeds, init_scale=0.1, channels=16,
-                 gate_groups="output", pair_layers=1, gate_norm="group"):
+                 gate_groups="output", pair_layers=1, gate_norm="group",
+                 random_scope="group", min_quota=1):
         self.shells = shells
         self.lmax = lmax
         self.C_in = 2 * _CENTERS.size
@@ -301,7 +321,8 @@ class _Model:
                                    random_state=s,
                                    groups=(None if gate_groups == "global" else
                                            [c for _, _, c in tp.paths]),
-                                   group_norm=gate_norm == "group")
+                                   group_norm=gate_norm == "group",
+                                   random_scope=random_scope, min_quota=min_quota)
                       for tp, s in zip(self.tps, gate_seeds)]
         rng = np.random.default_rng(seeds[2])
         self.params = {f"w{k}": init_scale * rng.standard_normal(tp.weight_numel) + 1.0
@@ -467,8 +488,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
                           lr: float = 0.1, channels: int = 16,
                           score_lr_ratio: float = 1.0, warmup_steps: int = 50,
                           gate_groups: str = "output", gate_norm: str = "group",
-                          pair_layers: int = 2,
-                          data: dict | None = None,
+                          pair_layers: int = 2, random_scope: str = "group",
+                          min_quota: int = 1, data: dict | None = None,
                           random_state: Any = 0) -> WaterToyResult:
     """Train the gated TP network on water Fock matrices and report the test H MAE.
 
@@ -521,6 +542,14 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         Pair-construction layers per product kind (off-diagonal, diagonal): each has its own
         widening, path weights and gate, and their outputs are added (SPHNet stacks two pair
         construction layers; every gate keeps its own paths).
+    random_scope : {"group", "global"}, default "group"
+        Random phase draws every output degree's quota (``"group"``) or ``n_keep`` of all
+        paths uniformly (``"global"``, released code; see :class:`SparseTPGate`). The
+        random-mask control always draws per-degree quotas.
+    min_quota : int, default 1
+        Fewest paths every output degree keeps (:class:`SparseTPGate`); at k = 0.7 ``2``
+        keeps 2 of the 5 l3 = 0 paths and still 15 + 19 paths per layer (the largest
+        remainders absorb it).
     data : dict, optional
         Output of :func:`water_fock_dataset` (``n_train + n_test`` conformers); generated and
         cached when omitted (needs PySCF).
@@ -531,6 +560,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     WaterToyResult
     """
     check_options(method, _METHODS, "method")
+    check_options(random_scope, ("group", "global"), "random_scope")
+    min_quota = check_int(min_quota, "min_quota", min_value=1)
     sparsity = check_scalar(sparsity, "sparsity", min_value=0.0, max_value=1.0,
                             include_max=False)
     n_train = check_int(n_train, "n_train", min_value=2)
@@ -556,7 +587,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     check_options(gate_norm, ("global", "group"), "gate_norm")
     model = _Model(shells, lmax, sparsity if method != "dense" else 0.0, method, seeds,
                    channels=channels, gate_groups=gate_groups, pair_layers=pair_layers,
-                   gate_norm=gate_norm)
+                   gate_norm=gate_norm, random_scope=random_scope,
+                   min_quota=min_quota)
     h, _ = _node_features(coords, lmax)
     pmask = _block_mask(shells, nao)
     tr, te = slice(0, n_train), slice(n_train, n_train + n_test)
@@ -592,7 +624,7 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
             g.freeze(np.ones(g.n_paths, bool))
     elif method == "random_fixed":
         for g in model.gates:
-            g.freeze(g.random_mask())
+            g.freeze(g.random_mask(scope="group"))
     opt = Adam(model.params, lr=lr, clip=5.0,
                lr_scale={f"s{j}": score_lr_ratio for j in range(len(model.gates))})
     losses = []
