@@ -35,14 +35,19 @@ __all__ = ["load_measurements", "fit", "validate", "calibrated", "training_check
 MEASUREMENTS = SPEC_DIR / "measurements" / "gpu_nvidia_h200.csv"
 
 
+def _ok_rows(path):
+    """A measurement table without the rows whose ``error`` column says the call failed."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, comment="#")
+    return raw[raw["error"].isna() | (raw["error"] == "")]
+
+
 def load_measurements(path: str | Path = MEASUREMENTS):
     """One row per (dtype, m, k, n): ``dense_s``, ``sparse_s`` (best cuSPARSELt algorithm),
     ``sparse_default_s`` (algorithm 0), ``torch_sparse_s`` (public subclass path, events time)
     and ``speedup`` = dense/sparse."""
-    import pandas as pd
-
-    raw = pd.read_csv(path, comment="#")
-    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    raw = _ok_rows(path)
     kern = raw.pivot_table(index=["dtype", "m", "k", "n"], columns="method",
                            values="kernel_us").reset_index()
     ev = raw.pivot_table(index=["dtype", "m", "k", "n"], columns="method",
@@ -207,10 +212,7 @@ def training_check(workloads=("gpt_block", "vit_b16", "resnet50"), *, arch="h200
     params = fit(arch=arch) if params is None else params
     p = gpu_params(arch)
     p.update(params)
-    import pandas as pd
-
-    raw = pd.read_csv(path, comment="#")
-    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    raw = _ok_rows(path)
     kern = raw.pivot_table(index=["dtype", "m", "k", "n"], columns="method",
                            values="kernel_us") * 1e-6
     dense_t = kern["dense"].dropna().to_dict()
@@ -382,14 +384,11 @@ def linear_training_check(*, arch="h200", params=None,
     from :func:`fit` on the grid) is compared with the kernels' ratio; the runtime path's
     ratio is reported (the model has no runtime-pruning term). Returns a list of dicts.
     """
-    import pandas as pd
-
     import hw
 
     spec = load_arch(arch)
     params = fit(arch=spec) if params is None else params
-    raw = pd.read_csv(path, comment="#")
-    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    raw = _ok_rows(path)
     t = raw.pivot_table(index=["tokens", "in_features", "out_features"], columns="method",
                         values="kernel_us").reset_index()
     rows = []
@@ -436,8 +435,7 @@ def small_shape_check(*, arch="h200", params=None, path: str | Path = SMALL_MEAS
     params = fit(arch=spec) if params is None else params
     p = gpu_params(spec)
     p.update(params)
-    raw = pd.read_csv(path, comment="#")
-    raw = raw[raw["error"].isna() | (raw["error"] == "")]
+    raw = _ok_rows(path)
     kern = raw.pivot_table(index=["dtype", "m", "k", "n", "rep"], columns="method",
                            values="kernel_us").reset_index()
     kern["speedup"] = kern["dense"] / kern[["sparse_cslt_alg0", "sparse_cslt_search"]].min(axis=1)
