@@ -23,6 +23,16 @@ def test_sweep_file_loads_and_one_point_runs():
     assert 0.0 <= out["recall"] <= 1.0 and np.isfinite(out["test_mse"])
 
 
+def test_water_sweep_file_loads():
+    sweep_mod = pytest.importorskip("workbench.sweep")
+    sweep = sweep_mod.load(ROOT / "sims" / "sphnet_water.toml")
+    points = sweep.points()
+    assert len(points) == 4 * 2 * 4
+    assert {p.params["random_state"] for p in points} == {0, 1, 2, 3}
+    assert {p.params["method"] for p in points} == {"three_phase", "adaptive_only",
+                                                    "random_fixed", "dense"}
+
+
 def test_tp_sparsity_point_and_masks():
     out = tp_sparsity_point(l_max=2, mul=4, batch=16, sparsity=0.5, repeat=1)
     assert out["n_paths"] == 15 and out["kept_paths"] == 7
@@ -54,6 +64,10 @@ def test_water_toy_bad_method():
         water_hamiltonian_toy(random_scope="batch")
     with pytest.raises(ValueError, match="min_quota must be"):
         water_hamiltonian_toy(min_quota=0)
+    with pytest.raises(ValueError, match="node_layers must be"):
+        water_hamiltonian_toy(node_layers=-1)
+    with pytest.raises(TypeError, match="fixed_restart"):
+        water_hamiltonian_toy(fixed_restart="yes")
 
 
 def _shell_rotation(shells, nao, R):
@@ -98,8 +112,9 @@ def test_water_toy_model_is_equivariant_and_learns(tmp_path):
     shells, _ = pyscf_shells("def2-svp")
     from workbench._rng import spawn
 
-    model = _Model(shells, 4, 0.0, "dense", spawn(1, 4), channels=4, pair_layers=2)
-    for key in ("R0", "R2"):
+    model = _Model(shells, 4, 0.0, "dense", spawn(1, 4), channels=4, pair_layers=2,
+                   node_layers=1)
+    for key in ("R0", "R2", "nR0"):
         model.params[key][:] = np.random.default_rng(0).standard_normal(
             model.params[key].shape)
     R = random_rotation(8)
@@ -115,8 +130,8 @@ def test_water_toy_model_is_equivariant_and_learns(tmp_path):
     np.testing.assert_allclose(preds[1], U @ preds[0] @ U.T, atol=1e-10)
 
 
-@pytest.mark.parametrize("pair_layers", [1, 2])
-def test_water_model_gradients_match_finite_differences(pair_layers):
+@pytest.mark.parametrize("pair_layers, node_layers", [(1, 0), (2, 0), (1, 2)])
+def test_water_model_gradients_match_finite_differences(pair_layers, node_layers):
     pytest.importorskip("pyscf")
     from workbench._rng import spawn
     from workbench.equivariant._water import _WATER, _Model, _node_features, pyscf_shells
@@ -125,9 +140,11 @@ def test_water_model_gradients_match_finite_differences(pair_layers):
     rng = np.random.default_rng(0)
     coords = _WATER[None] + 0.05 * rng.standard_normal((3, 3, 3))
     model = _Model(shells, 2, 0.5, "three_phase", spawn(1, 4), channels=4,
-                   pair_layers=pair_layers)
-    for j in range(0, 2 * pair_layers, 2):
-        model.params[f"R{j}"][:] = 0.1 * rng.standard_normal(model.params[f"R{j}"].shape)
+                   pair_layers=pair_layers, node_layers=node_layers)
+    radial = [f"R{j}" for j in range(0, 2 * pair_layers, 2)]
+    radial += [f"nR{t}" for t in range(node_layers)]
+    for key in radial:
+        model.params[key][:] = 0.1 * rng.standard_normal(model.params[key].shape)
     h, _ = _node_features(coords, 2)
     inputs, n = model.pair_inputs(h, coords)
     masks = [g.random_mask() for g in model.gates]
@@ -141,6 +158,10 @@ def test_water_model_gradients_match_finite_differences(pair_layers):
     keys = ["L01_1", "L02_2", "L12_0", "L11_2", "R0", "w0", "w1", "V_OOd_3_3"]
     if pair_layers == 2:
         keys += ["L21_1", "L32_2", "R2", "w2", "w3"]
+    for t in range(node_layers):
+        keys += [f"nw{t}", f"nR{t}", f"M{t}_1", f"M{t}_2"]
+    if node_layers:
+        keys += ["E_0", "E_2"]
     for key in keys:
         P = model.params[key]
         idx = np.unravel_index(int(np.argmax(np.abs(grads[key]))), P.shape)
@@ -163,20 +184,45 @@ def test_water_model_gradients_match_finite_differences(pair_layers):
         np.testing.assert_allclose(grads[f"coef{j}"][p], (up - down) / 2e-6, rtol=1e-6)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
-@pytest.mark.xfail(strict=True, reason=(
-    "issue target not met: the 70 %-sparse three-phase water model (two pair layers, random "
-    "20 / adaptive 12 steps, fixed phase 400) has 2.34e-3 / 4.11e-3 Eh test H MAE vs dense "
-    "1.70e-3 / 1.25e-3 on data seeds 0 / 1 (1.37x / 3.28x, target <= 1.2x); random mask "
-    "1.22x / 1.11x, adaptive-only 1.15x / 1.28x. A released-code global random draw "
-    "(random_scope='global': 2.76x / 3.36x) or two kept l3 = 0 paths (min_quota=2: 1.68x / "
-    "3.22x) do not help; the selected masks trained from step 0 are 1.21x / 2.97x, i.e. "
-    "the learned ranking is no better than a random mask; see water_hamiltonian_toy"))
-def test_water_toy_three_phase_within_1p2x_of_dense():
+@pytest.fixture(scope="module")
+def water_seed1():
+    """Data seed 1, one schedule for all (20 + 12 steps, restart, 400): the three-phase gate
+    at the default lr 0.05; dense and the random mask at lr 0.1 and 0.05 (best of each)."""
     pytest.importorskip("pyscf")
     from workbench.equivariant.experiments import water_point
 
-    dense = water_point(method="dense", random_state=1)
-    ours = water_point(method="three_phase", random_state=1)
-    assert ours["test_mae"] <= 1.2 * dense["test_mae"]
+    out = {"three_phase": water_point(method="three_phase", random_state=1)["test_mae"]}
+    for method in ("dense", "random_fixed"):
+        out[method] = min(water_point(method=method, lr=lr, random_state=1)["test_mae"]
+                          for lr in (0.05, 0.1))
+    return out
+
+
+_WATER_REASON = (
+    "issue target not met: on one schedule for every method (20 + 12 steps, Adam restart, "
+    "400 steps) the 70 %-sparse three-phase model is 1.02x / 1.51x of the better dense run on "
+    "data seeds 0 / 1 and worse than a random mask with the same quotas (0.69x / 1.11x); its "
+    "final mask trained like the random mask is 7.95e-4 vs 6.91e-4 Eh on seed 1; see "
+    "water_hamiltonian_toy")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@pytest.mark.xfail(strict=True, reason=_WATER_REASON)
+def test_water_toy_three_phase_beats_random_mask(water_seed1):
+    assert water_seed1["three_phase"] < water_seed1["random_fixed"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@pytest.mark.xfail(strict=True, reason=_WATER_REASON)
+def test_water_toy_three_phase_within_1p2x_of_dense(water_seed1):
+    assert water_seed1["three_phase"] <= 1.2 * water_seed1["dense"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_water_toy_random_mask_within_1p2x_of_dense(water_seed1):
+    """At 70 % path sparsity the toy itself is not capacity-bound on this seed: a random
+    mask with per-degree quotas is within 1.2x of dense (measured 1.11x)."""
+    assert water_seed1["random_fixed"] <= 1.2 * water_seed1["dense"]
