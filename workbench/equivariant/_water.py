@@ -297,14 +297,16 @@ def _pair_rbf(coords: np.ndarray, pairs) -> np.ndarray:
 
 
 class _Model:
-    """Pair construction + CG expansion for water blocks (shared by train and eval).
+    """Node interaction + pair construction + CG expansion for water blocks (shared by train
+    and eval).
 
-    Per product ``k`` (0: off-diagonal pairs, 1: diagonal) and input side ``s``, an
-    equivariant linear layer (one ``channels x 8`` matrix per degree l, SPHNet's per-node
-    linear before the pair TP) widens the 8 descriptor channels; the ``uuu`` product's path
-    weights are shared for the diagonal product and, for the off-diagonal one, an affine
-    function of a radial basis of the pair distance (SPHNet/QHNet: TP weights from an MLP of
-    the edge embedding). All parts are equivariant; gates act on the products' paths.
+    ``node_layers`` dense blocks turn the 8 descriptor channels into ``channels`` node
+    features (0 blocks: the raw descriptors). Per product ``k`` (0: off-diagonal pairs, 1:
+    diagonal) and input side ``s``, an equivariant linear layer (one matrix per degree l,
+    SPHNet's per-node linear before the pair TP) maps them to ``channels``; the ``uuu``
+    product's path weights are shared for the diagonal product and, for the off-diagonal one,
+    an affine function of a radial basis of the pair distance (SPHNet/QHNet: TP weights from
+    an MLP of the edge embedding). All parts are equivariant; gates act on the products' paths.
     """
 
     def __init__(self, shells, lmax, sparsity, method, seeds, init_scale=0.1, channels=16,
@@ -389,6 +391,7 @@ class _Model:
 
     # -- node interaction (dense) ----------------------------------------------------------
     _EDGES = [(i, j) for i in range(3) for j in range(3) if i != j]   # message j -> i
+    _OFF = [(0, 1), (0, 2), (1, 2)]                                    # off-diagonal pairs
 
     def _init_node_layers(self, seed):
         """Embedding ``E_l`` (C x 8 per degree) and, per node layer ``t``, a ``uvu`` product
@@ -479,8 +482,7 @@ class _Model:
     def pair_inputs(self, h, coords):
         """Raw node descriptors, edge harmonics and radial bases of a set of conformers."""
         n = h.shape[0]
-        off = [(0, 1), (0, 2), (1, 2)]
-        out = {"h": h, "rbf": _pair_rbf(coords, off)}
+        out = {"h": h, "rbf": _pair_rbf(coords, self._OFF)}
         if self.node_layers:
             vec = np.concatenate([coords[:, j] - coords[:, i] for i, j in self._EDGES])
             out["Y"] = spherical_harmonics(self.lmax, vec, convention="standard")
@@ -489,9 +491,8 @@ class _Model:
 
     def pair_sides(self, x):
         """Both sides of every pair of every product, from node features ``x``."""
-        off = [(0, 1), (0, 2), (1, 2)]
-        x1o = np.concatenate([x[:, i] for i, _ in off])
-        x2o = np.concatenate([x[:, j] for _, j in off])
+        x1o = np.concatenate([x[:, i] for i, _ in self._OFF])
+        x2o = np.concatenate([x[:, j] for _, j in self._OFF])
         xd = np.concatenate([x[:, i] for i in range(3)])
         return [(x1o, x2o), (xd, xd)] * self.n_layers
 
@@ -499,7 +500,7 @@ class _Model:
         """Scatter the gradient of one side of product ``k`` back onto the nodes."""
         n = dx.shape[0]
         if k % 2 == 0:
-            atoms = [i for i, _ in [(0, 1), (0, 2), (1, 2)]] if side == 1 else [1, 2, 2]
+            atoms = [pair[side - 1] for pair in self._OFF]
         else:
             atoms = [0, 1, 2]
         for q, a in enumerate(atoms):
