@@ -443,7 +443,7 @@ class _Model:
         o, c = self.offs, self.C
         x = self._lin(h.reshape(3 * n, -1), lambda l: self.params[f"E_{l}"], self.offs_desc,
                       self.C_desc, o, c).reshape(n, 3, -1)
-        tape = [x]
+        tape = []                      # per block: its inputs (src, w) and summed messages
         for t, tp in enumerate(self.node_tps):
             src = np.concatenate([x[:, j] for _, j in self._EDGES])
             w = self.params[f"nw{t}"][None, :] + inputs["erbf"] @ self.params[f"nR{t}"]
@@ -455,14 +455,13 @@ class _Model:
                             o, c, o, c).reshape(n, 3, -1)
             tape.append((src, w, m))
             x = x + upd
-            tape.append(x)
         return x, tape
 
     def node_backward(self, inputs, tape, dx, grads):
         n = dx.shape[0]
         o, c = self.offs, self.C
         for t in reversed(range(self.node_layers)):
-            src, w, m = tape[2 * t + 1]
+            src, w, m = tape[t]
             dm = self._lin_grad(m.reshape(3 * n, -1), dx.reshape(3 * n, -1),
                                 lambda l, t=t: self.params[f"M{t}_{l}"], o, c, o, c,
                                 lambda l, t=t: f"M{t}_{l}", grads,
@@ -516,25 +515,22 @@ class _Model:
                               self.C_in, self.offs, self.C, lambda l: f"L{k}{s}_{l}", grads,
                               need_input)
 
-    def tp_inputs(self, inputs, sides=None, rbf=None):
-        """Per product: widened ``x1``, ``x2`` and the path weights (per pair for k = 0)."""
-        if sides is None:
-            x, tape = self.node_features(inputs)
-            sides = self.pair_sides(x)
-            self._node_tape = tape
-        rbf = inputs["rbf"] if rbf is None else rbf
+    def tp_inputs(self, sides, rbf):
+        """Per product: widened ``x1``, ``x2`` and the path weights (per pair for k = 0), from
+        :meth:`pair_sides` and the pair-distance basis."""
         out = []
         for k, (x1, x2) in enumerate(sides):
             w = self.params[f"w{k}"]
             if k % 2 == 0:
                 w = w[None, :] + rbf @ self.params[f"R{k}"]
             out.append((self._linear(x1, k, 1), self._linear(x2, k, 2), w))
-        self._sides = sides
         return out
 
     def features(self, inputs, masks, coefs):
-        tin = self.tp_inputs(inputs)
-        self._cache = (inputs, tin, self._sides, self._node_tape)
+        x, tape = self.node_features(inputs)
+        sides = self.pair_sides(x)
+        tin = self.tp_inputs(sides, inputs["rbf"])
+        self._cache = (inputs, tin, sides, tape)
         outs = [tp(a, b, w, mask=m, path_coef=c)
                 for tp, (a, b, w), m, c in zip(self.tps, tin, masks, coefs)]
         for j in range(2, len(outs)):       # pair layers add up per kind
@@ -824,9 +820,9 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
 
     pruned = [tp.pruned(m, c) for tp, m, c in zip(model.tps, final, coefs)]
     x_te, _ = model.node_features(inputs_te)
-    tin = model.tp_inputs(inputs_te, sides=[tuple(np.repeat(x, 8, axis=0) for x in pair)
-                                            for pair in model.pair_sides(x_te)],
-                          rbf=np.repeat(inputs_te["rbf"], 8, axis=0))
+    tin = model.tp_inputs([tuple(np.repeat(x, 8, axis=0) for x in pair)
+                           for pair in model.pair_sides(x_te)],
+                          np.repeat(inputs_te["rbf"], 8, axis=0))
     wts = [tp.prune_weights(w, m) for tp, (_, _, w), m in zip(model.tps, tin, final)]
     big = [x for a, b, _ in tin for x in (a, b)]
 
