@@ -203,20 +203,19 @@ def _teacher_student_cases(bench: Benchmark, n_seeds: int) -> None:
 
 
 #: Water-toy runs per data seed: (label, method, Adam rate). Every method follows the same
-#: schedule (20 + 12 steps, a restart of Adam and the warm-up, 400 steps). The toy's default
-#: rate is 0.05 (the gated runs diverge at 0.1); dense and the random mask also run at 0.1
-#: and the better run of each is the reference.
-_WATER_RUNS = (("dense_lr0.1", "dense", 0.1), ("dense_lr0.05", "dense", 0.05),
-               ("random_fixed_lr0.1", "random_fixed", 0.1),
-               ("random_fixed_lr0.05", "random_fixed", 0.05),
+#: schedule (20 + 12 steps, a restart of Adam and the warm-up, _WATER_STEPS steps), SPHNet's
+#: MAE + MSE loss and the toy's default rate 0.05 (at 0.1 the 1200-step runs spike: random
+#: mask loss 1.8e3 at step 200 on data seed 0, test 1.9e-3 Eh).
+_WATER_RUNS = (("dense", "dense", 0.05), ("random_fixed", "random_fixed", 0.05),
                ("three_phase", "three_phase", 0.05), ("adaptive_only", "adaptive_only", 0.05))
 _WATER_SEEDS = (0, 1)
+_WATER_STEPS = 1200
 
 
 def _water_cases(bench: Benchmark) -> None:
     """Water toy (PySCF, HF/def2-SVP, 96 train / 32 held-out conformers, data seeds 0 and 1,
     one node interaction block, two pair layers): test H MAE of the 70 %-sparse three-phase
-    model vs the better of two dense runs, a random mask and an adaptive-only gate; timed:
+    model vs the dense model, a random mask and an adaptive-only gate (one schedule); timed:
     the fixed-phase (pruned) products vs the dense products on the held-out pairs."""
     try:
         import pyscf  # noqa: F401
@@ -233,13 +232,13 @@ def _water_cases(bench: Benchmark) -> None:
             data = water_fock_dataset(128, random_state=seed)
             for label, method, lr in _WATER_RUNS:
                 futures[(seed, label)] = pool.submit(water_hamiltonian_toy, method=method,
-                                                     data=data, lr=lr, random_state=seed)
+                                                     data=data, lr=lr, n_steps=_WATER_STEPS,
+                                                     random_state=seed)
         res = {key: f.result() for key, f in futures.items()}
     check_values = {}
     for seed in _WATER_SEEDS:
-        best = {m: min(res[(seed, f"{m}_lr{r}")].test_mae for r in (0.1, 0.05))
-                for m in ("dense", "random_fixed")}
-        best.update({m: res[(seed, m)].test_mae for m in ("three_phase", "adaptive_only")})
+        best = {m: res[(seed, m)].test_mae
+                for m in ("dense", "random_fixed", "three_phase", "adaptive_only")}
         for label, _, _ in _WATER_RUNS:
             check_values[f"seed{seed}_test_mae_{label}"] = res[(seed, label)].test_mae
         for m in ("three_phase", "random_fixed", "adaptive_only"):
@@ -274,7 +273,8 @@ def _water_cases(bench: Benchmark) -> None:
                   params={"n_train": 96, "n_test": 32, "sparsity": 0.7,
                           "seeds": list(_WATER_SEEDS), "node_layers": 1, "pair_layers": 2,
                           "gate_norm": "group", "random_steps": 20, "adaptive_steps": 12,
-                          "fixed_or_total_steps": 400, "fixed_restart": True,
+                          "fixed_or_total_steps": _WATER_STEPS, "fixed_restart": True,
+                          "loss": "mae+mse",
                           "channels": ours.channels, "rows_per_product": n,
                           "runs": [f"{a}: {m} lr {r}" for a, m, r in _WATER_RUNS]},
                   check=lambda a, b: check_values)
