@@ -76,18 +76,20 @@ method          seed 0        seed 1        seed 2        seed 3
 dense           2.46          3.23          3.21          2.47
 random mask     2.38 (0.96x)  3.53 (1.10x)  3.85 (1.20x)  3.26 (1.32x)
 three-phase     2.98 (1.21x)  3.59 (1.11x)  3.33 (1.04x)  3.58 (1.45x)
+adaptive-only   2.69 (1.09x)  3.26 (1.01x)  --            --
 ==============  ============  ============  ============  ============
 
 **The issue's target is met on two of four seeds only**: three-phase is 1.04x - 1.45x of
 dense (mean 1.20x), within 1.2x on seeds 1 and 2, 1.21x on seed 0 and 1.45x on seed 3. It is
 worse than the random mask on seeds 0 and 3, level on seed 1 and better on seed 2 (mean ratio
 1.06): here the learned selection is no better than chance, and a random mask is itself
-0.96x - 1.32x of dense.
+0.96x - 1.32x of dense. The adaptive-only gate (top-k by score from step 0, no random
+phase) was within 1.2x on both seeds it was run on.
 Train MAE is 1.9e-4 - 2.7e-4 Eh for every method, so with 96 conformers the models now
 over-fit rather than under-fit. At lr 0.1 the 1200-step runs spike (random mask: loss
 1.8e3 at step 200 of data seed 0, final test 1.9e-3 Eh; three-phase 2.70 / 3.77), so the
-default rate stays 0.05. The fixed-phase products run 3.65x faster than the dense products
-(0.262 of their FLOPs).
+default rate stays 0.05. The fixed-phase products run 2.93x faster than the dense products
+(0.264 of their FLOPs; benchmark, seed 0's learned masks).
 
 History (MSE loss, seeds 0 / 1). 432 steps, no node block, no restart, lr 0.1: three-phase
 2.34e-3 / 4.11e-3 against dense 1.70e-3 / 1.25e-3; the released code's global random draw
