@@ -77,7 +77,7 @@ method          seed 0        seed 1        seed 2        seed 3
 dense           2.46          3.23          3.21          2.47
 random mask     2.38 (0.96x)  3.53 (1.10x)  3.85 (1.20x)  3.26 (1.32x)
 three-phase     2.98 (1.21x)  3.59 (1.11x)  3.33 (1.04x)  3.58 (1.45x)
-adaptive-only   2.69 (1.09x)  3.26 (1.01x)  --            --
+adaptive-only   2.69 (1.09x)  3.26 (1.01x)  3.63 (1.13x)  3.31 (1.34x)
 ==============  ============  ============  ============  ============
 
 **The issue's target is met on two of four seeds only**: three-phase is 1.04x - 1.45x of
@@ -85,7 +85,8 @@ dense (mean 1.20x), within 1.2x on seeds 1 and 2, 1.21x on seed 0 and 1.45x on s
 worse than the random mask on seeds 0 and 3, level on seed 1 and better on seed 2 (mean ratio
 1.06): here the learned selection is no better than chance, and a random mask is itself
 0.96x - 1.32x of dense. The adaptive-only gate (top-k by score from step 0, no random
-phase) was within 1.2x on both seeds it was run on.
+phase) is within 1.2x on seeds 0 - 2 and 1.34x on seed 3 (mean 1.14x; random mask
+1.15x, three-phase 1.20x).
 Train MAE is 1.9e-4 - 2.7e-4 Eh for every method, so with 96 conformers the models now
 over-fit rather than under-fit. At lr 0.1 the 1200-step runs spike (random mask: loss
 1.8e3 at step 200 of data seed 0, final test 1.9e-3 Eh; three-phase 2.70 / 3.77), so the
