@@ -378,7 +378,7 @@ class _Model:
                                                       / math.sqrt(self.C_in))
             self.params[f"s{j}"] = self.gates[j].scores
         # blocks: (pair index, atom i, atom j, shell a, shell b, key)
-        self.pairs = [(0, 1), (0, 2), (1, 2), (0, 0), (1, 1), (2, 2)]
+        self.pairs = self._OFF + [(i, i) for i in range(3)]
         elem = ["O", "H", "H"]
         self.blocks = []
         for p, (i, j) in enumerate(self.pairs):
