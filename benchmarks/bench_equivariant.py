@@ -205,18 +205,23 @@ def _teacher_student_cases(bench: Benchmark, n_seeds: int) -> None:
 #: Water-toy runs per data seed: (label, method, Adam rate). Every method follows the same
 #: schedule (20 + 12 steps, a restart of Adam and the warm-up, _WATER_STEPS steps), SPHNet's
 #: MAE + MSE loss and the toy's default rate 0.05 (at 0.1 the 1200-step runs spike: random
-#: mask loss 1.8e3 at step 200 on data seed 0, test 1.9e-3 Eh).
+#: mask loss 1.8e3 at step 200 on data seed 0, test 1.9e-3 Eh). The adaptive-only control is
+#: in ``sims/sphnet_water.toml`` (it would add a third to this section's ~30 min).
 _WATER_RUNS = (("dense", "dense", 0.05), ("random_fixed", "random_fixed", 0.05),
-               ("three_phase", "three_phase", 0.05), ("adaptive_only", "adaptive_only", 0.05))
-_WATER_SEEDS = (0, 1)
+               ("three_phase", "three_phase", 0.05))
+#: One run's test H MAE moves by ~15 % with the initialisation alone (data seed 3, init 3 /
+#: 103: three-phase 3.58e-4 / 2.88e-4 Eh, dense 2.47e-4 / 2.73e-4), so the accuracy target is
+#: judged on the mean over data seeds, with every seed's ratio reported.
+_WATER_SEEDS = (0, 1, 2, 3)
 _WATER_STEPS = 1200
 
 
 def _water_cases(bench: Benchmark) -> None:
-    """Water toy (PySCF, HF/def2-SVP, 96 train / 32 held-out conformers, data seeds 0 and 1,
+    """Water toy (PySCF, HF/def2-SVP, 96 train / 32 held-out conformers, data seeds 0-3,
     one node interaction block, two pair layers): test H MAE of the 70 %-sparse three-phase
-    model vs the dense model, a random mask and an adaptive-only gate (one schedule); timed:
-    the fixed-phase (pruned) products vs the dense products on the held-out pairs."""
+    model vs the dense model and a random mask (one schedule), per seed and as the ratio of
+    the means over seeds and the geometric mean of the per-seed ratios; timed: the
+    fixed-phase (pruned) products vs the dense products on the held-out pairs."""
     try:
         import pyscf  # noqa: F401
     except ImportError:
@@ -236,13 +241,21 @@ def _water_cases(bench: Benchmark) -> None:
                                                      random_state=seed)
         res = {key: f.result() for key, f in futures.items()}
     check_values = {}
-    for seed in _WATER_SEEDS:
-        best = {m: res[(seed, m)].test_mae
-                for m in ("dense", "random_fixed", "three_phase", "adaptive_only")}
-        for label, _, _ in _WATER_RUNS:
-            check_values[f"seed{seed}_test_mae_{label}"] = res[(seed, label)].test_mae
-        for m in ("three_phase", "random_fixed", "adaptive_only"):
-            check_values[f"seed{seed}_{m}_ratio_vs_dense"] = best[m] / best["dense"]
+    labels = [label for label, _, _ in _WATER_RUNS]
+    mae = {m: np.array([res[(seed, m)].test_mae for seed in _WATER_SEEDS]) for m in labels}
+    for i, seed in enumerate(_WATER_SEEDS):
+        for m in labels:
+            check_values[f"seed{seed}_test_mae_{m}"] = float(mae[m][i])
+        for m in labels[1:]:
+            check_values[f"seed{seed}_{m}_ratio_vs_dense"] = float(mae[m][i] / mae["dense"][i])
+    for m in labels:
+        check_values[f"mean_test_mae_{m}"] = float(mae[m].mean())
+    for m in labels[1:]:
+        ratios = mae[m] / mae["dense"]
+        check_values[f"{m}_ratio_of_means_vs_dense"] = float(mae[m].mean()
+                                                             / mae["dense"].mean())
+        check_values[f"{m}_geomean_ratio_vs_dense"] = float(np.exp(np.mean(np.log(ratios))))
+        check_values[f"{m}_max_ratio_vs_dense"] = float(ratios.max())
     ours = res[(0, "three_phase")]
     check_values["flops_fraction"] = ours.flops_fraction
     # time the fixed-phase products with the learned masks (structure of the trained model;

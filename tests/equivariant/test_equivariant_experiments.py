@@ -27,8 +27,8 @@ def test_water_sweep_file_loads():
     sweep_mod = pytest.importorskip("workbench.sweep")
     sweep = sweep_mod.load(ROOT / "sims" / "sphnet_water.toml")
     points = sweep.points()
-    assert len(points) == 4 * 4
-    assert {p.params["random_state"] for p in points} == {0, 1, 2, 3}
+    assert len(points) == 4 * 8
+    assert {p.params["random_state"] for p in points} == set(range(8))
     assert {p.params["method"] for p in points} == {"three_phase", "adaptive_only",
                                                     "random_fixed", "dense"}
 
@@ -222,7 +222,8 @@ def water_seed1():
 @pytest.mark.xfail(strict=True, reason=(
     "not met: on data seed 1 the 70 %-sparse three-phase model (3.59e-4 Eh) is slightly "
     "worse than a random mask with the same per-degree quotas (3.53e-4); on seed 0 clearly "
-    "worse (2.98e-4 vs 2.38e-4); see water_hamiltonian_toy"))
+    "worse (2.98e-4 vs 2.38e-4); over data seeds 0 - 7 better on three, mean ratio 1.02; "
+    "see water_hamiltonian_toy"))
 def test_water_toy_three_phase_beats_random_mask(water_seed1):
     assert water_seed1["three_phase"] < water_seed1["random_fixed"]
 
@@ -230,8 +231,9 @@ def test_water_toy_three_phase_beats_random_mask(water_seed1):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_water_toy_three_phase_within_1p2x_of_dense(water_seed1):
-    """Issue target on data seed 1 (measured 1.11x; seed 0 is 1.21x, see
-    water_hamiltonian_toy for all seeds)."""
+    """Issue target on data seed 1 (measured 1.11x). Over data seeds 0 - 7 the mean ratio
+    is 1.17x and seeds 0 / 3 / 5 are above 1.2x (1.21x / 1.45x / 1.24x); see
+    water_hamiltonian_toy."""
     assert water_seed1["three_phase"] <= 1.2 * water_seed1["dense"]
 
 
