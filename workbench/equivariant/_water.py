@@ -685,7 +685,10 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         test 1.9e-3 Eh); with the earlier MSE loss the gated runs diverged at 0.1 already in
         400 steps.
     channels : int, default 16
-        Width of the products (channels per degree after the linear widening).
+        Width of the products (channels per degree after the linear widening). At 32 the
+        dense model gains more than the sparse ones (data seeds 0 / 5, test H MAE in 1e-4
+        Eh: dense 1.58 / 2.51, random mask 2.20 / 2.92 (1.39x / 1.16x), three-phase 2.40 /
+        3.20 (1.52x / 1.27x); at 16: 1.21x / 1.24x), as with a second node block.
     score_lr_ratio : float, default 1.0
         Learning-rate multiplier of the gate scores.
     warmup_steps : int, default 50
