@@ -29,6 +29,7 @@ def test_water_sweep_file_loads():
     points = sweep.points()
     assert len(points) == 4 * 8
     assert {p.params["random_state"] for p in points} == set(range(8))
+    assert {p.params["target"] for p in points} == {"delta"}
     assert {p.params["method"] for p in points} == {"three_phase", "adaptive_only",
                                                     "random_fixed", "dense"}
 
@@ -70,6 +71,8 @@ def test_water_toy_bad_method():
         water_hamiltonian_toy(fixed_restart="yes")
     with pytest.raises(ValueError, match="loss must be one of"):
         water_hamiltonian_toy(loss="mae")
+    with pytest.raises(ValueError, match="target must be one of"):
+        water_hamiltonian_toy(target="residual")
 
 
 def test_water_toy_loss_adds_the_mean_absolute_error():
@@ -85,11 +88,47 @@ def test_water_toy_loss_adds_the_mean_absolute_error():
     data = {"coords": coords, "fock": a + np.swapaxes(a, 1, 2)}
     kw = dict(n_train=4, n_test=2, n_steps=8, random_steps=2, adaptive_steps=2, lmax=2,
               channels=4, pair_layers=1, warmup_steps=2, data=data, random_state=0)
-    mse = water_hamiltonian_toy(loss="mse", **kw).loss_history
-    both = water_hamiltonian_toy(loss="mae+mse", **kw).loss_history
+    mse = water_hamiltonian_toy(loss="mse", target="fock", **kw).loss_history
+    both = water_hamiltonian_toy(loss="mae+mse", target="fock", **kw).loss_history
     mae0 = both[0] - mse[0]
     assert 0.0 < mae0 <= np.sqrt(mse[0])
     assert mse[-1] < mse[0] and both[-1] < both[0]
+
+
+def test_water_toy_delta_target_learns_f_minus_f_init():
+    """``target="delta"`` trains on F - F_init and scores F: with F_init = 0 it is the
+    ``"fock"`` run; adding one matrix to both F and F_init changes nothing; without
+    ``fock_init`` it is refused."""
+    pytest.importorskip("pyscf")
+    from workbench.equivariant._water import _WATER, water_hamiltonian_toy
+
+    rng = np.random.default_rng(4)
+    coords = _WATER[None] + 0.04 * rng.standard_normal((6, 3, 3))
+    a = 0.1 * rng.standard_normal((6, 24, 24))
+    fock = a + np.swapaxes(a, 1, 2)
+    b = rng.standard_normal((6, 24, 24))
+    shift = b + np.swapaxes(b, 1, 2)
+    kw = dict(n_train=4, n_test=2, n_steps=6, random_steps=2, adaptive_steps=2, lmax=2,
+              channels=4, pair_layers=1, warmup_steps=2, random_state=0)
+    plain = water_hamiltonian_toy(target="fock", data={"coords": coords, "fock": fock}, **kw)
+    zero = water_hamiltonian_toy(target="delta", data={"coords": coords, "fock": fock,
+                                                       "fock_init": 0 * fock}, **kw)
+    np.testing.assert_array_equal(zero.loss_history, plain.loss_history)
+    assert zero.test_mae == plain.test_mae
+    moved = water_hamiltonian_toy(target="delta", data={"coords": coords,
+                                                        "fock": fock + shift,
+                                                        "fock_init": shift}, **kw)
+    np.testing.assert_allclose(moved.loss_history, plain.loss_history, rtol=1e-9)
+    np.testing.assert_allclose([moved.test_mae, moved.train_mae],
+                               [plain.test_mae, plain.train_mae], rtol=1e-9)
+    shifted_plain = water_hamiltonian_toy(target="fock", data={"coords": coords,
+                                                               "fock": fock + shift}, **kw)
+    assert abs(shifted_plain.test_mae - plain.test_mae) > 1e-3
+    with pytest.raises(ValueError, match="fock_init"):
+        water_hamiltonian_toy(target="delta", data={"coords": coords, "fock": fock}, **kw)
+    with pytest.raises(ValueError, match="fock_init"):
+        water_hamiltonian_toy(target="delta", data={"coords": coords, "fock": fock,
+                                                    "fock_init": fock[:, :3]}, **kw)
 
 
 def _shell_rotation(shells, nao, R):
@@ -108,10 +147,13 @@ def test_pyscf_fock_rotates_with_per_shell_wigner_D(basis):
     shells, perm = pyscf_shells(basis)
     R = random_rotation(3)
     geom = _WATER + 0.03 * np.random.default_rng(0).standard_normal((3, 3))
-    F = _fock(geom, basis, perm)
-    Fr = _fock(geom @ R.T, basis, perm)
+    F, F0 = _fock(geom, basis, perm)
+    Fr, F0r = _fock(geom @ R.T, basis, perm)
     U = _shell_rotation(shells, F.shape[0], R)
     np.testing.assert_allclose(Fr, U @ F @ U.T, atol=1e-9)
+    # the MINAO initial-guess Fock (the F - F_init target's baseline) rotates the same way
+    np.testing.assert_allclose(F0r, U @ F0 @ U.T, atol=1e-9)
+    assert 1e-3 < np.mean(np.abs(F - F0)) < 0.2 * np.mean(np.abs(F))
 
 
 @pytest.mark.slow
@@ -208,8 +250,9 @@ def test_water_model_gradients_match_finite_differences(pair_layers, node_layers
 
 @pytest.fixture(scope="module")
 def water_seed1():
-    """Data seed 1 on the toy's defaults (MAE + MSE loss, lr 0.05, 20 + 12 steps, Adam
-    restart, 1200 steps) for the three-phase gate, a random mask and the dense model."""
+    """Data seed 1 on the toy's defaults (F - F_init target, MAE + MSE loss, lr 0.05, 20 + 12
+    steps, Adam restart, 1200 steps) for the three-phase gate, a random mask and the dense
+    model."""
     pytest.importorskip("pyscf")
     from workbench.equivariant.experiments import water_point
 
@@ -219,26 +262,25 @@ def water_seed1():
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@pytest.mark.xfail(strict=True, reason=(
-    "not met: on data seed 1 the 70 %-sparse three-phase model (3.59e-4 Eh) is slightly "
-    "worse than a random mask with the same per-degree quotas (3.53e-4); on seed 0 clearly "
-    "worse (2.98e-4 vs 2.38e-4); over data seeds 0 - 7 better on three, mean ratio 1.02; "
-    "see water_hamiltonian_toy"))
-def test_water_toy_three_phase_beats_random_mask(water_seed1):
-    assert water_seed1["three_phase"] < water_seed1["random_fixed"]
+def test_water_toy_three_phase_no_worse_than_random_mask(water_seed1):
+    """The learned selection is no better than chance in this toy, and no worse: over 16
+    runs (data seeds 0 - 7, two initialisations each) three-phase / random mask is 0.85x -
+    1.16x, mean 1.00x; on seed 1 measured 5.43e-5 / 5.61e-5 Eh (0.97x)."""
+    assert 0.8 * water_seed1["random_fixed"] <= water_seed1["three_phase"]
+    assert water_seed1["three_phase"] <= 1.2 * water_seed1["random_fixed"]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_water_toy_three_phase_within_1p2x_of_dense(water_seed1):
-    """Issue target on data seed 1 (measured 1.11x). Over data seeds 0 - 7 the mean ratio
-    is 1.17x and seeds 0 / 3 / 5 are above 1.2x (1.21x / 1.45x / 1.24x); see
-    water_hamiltonian_toy."""
+    """Issue target on data seed 1 (measured 1.03x). Over 16 runs (data seeds 0 - 7, two
+    initialisations each) the mean ratio is 1.16x (SE 0.026) and 6 runs are above 1.2x
+    (largest 1.29x); see water_hamiltonian_toy."""
     assert water_seed1["three_phase"] <= 1.2 * water_seed1["dense"]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_water_toy_random_mask_within_1p2x_of_dense(water_seed1):
-    """A random mask with per-degree quotas on the same seed (measured 1.10x)."""
+    """A random mask with per-degree quotas on the same seed (measured 1.06x)."""
     assert water_seed1["random_fixed"] <= 1.2 * water_seed1["dense"]

@@ -63,8 +63,9 @@ class SparseTPGate:
         Normalise ``w_p / sum c_q w_q`` within each group (``True``) or over all kept paths
         as in the released code (``False``). Within a group that keeps one path the
         coefficient is ``1 / c_p`` whatever the score, so with ``True`` such a group's
-        scores get no gradient and its choice is left to ties (measured: the water toy's
-        l3 = 0 group, 5 paths keep 1).
+        scores get no gradient (exactly zero: :meth:`backward` drops the roundoff) and the
+        adaptive phase keeps its lowest-index path (the water toy's l3 = 0 group, 5 paths
+        keep 1: the (0, 0, 0) path).
     random_scope : {"group", "global"}, default "group"
         Random phase: ``"group"`` draws every group's quota (a group keeping one path then
         always sees exactly one, so with ``group_norm`` its scores never get a gradient);
@@ -217,6 +218,13 @@ class SparseTPGate:
             inner[sel] = float(np.sum(g[m & sel] * self.scores[m & sel]))
         out = np.zeros(self.n_paths)
         out[m] = g[m] / z[m] - self.path_norm[m] * inner[m] / (z[m] * z[m])
+        # A group that keeps one path has coefficient 1 / c_p whatever its score: the exact
+        # gradient is zero, and the formula's roundoff (~1e-19) must not reach the scores,
+        # where Adam would scale it up to real steps that break the scores' tie.
+        for gid in np.unique(self._norm_groups[m]):
+            sel = (self._norm_groups == gid) & m
+            if np.count_nonzero(sel) == 1:
+                out[sel] = 0.0
         return out
 
 

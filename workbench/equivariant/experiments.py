@@ -91,7 +91,7 @@ def water_point(*, method: str = "three_phase", sparsity: float = 0.7, n_train: 
                 n_test: int = 32, n_steps: int = 1200, channels: int = 16,
                 lr: float = 0.05, pair_layers: int = 2, random_scope: str = "group",
                 min_quota: int = 1, node_layers: int = 1, fixed_restart: bool = True,
-                loss: str = "mae+mse", random_state: Any = 0,
+                loss: str = "mae+mse", target: str = "delta", random_state: Any = 0,
                 data_seed: Any = None) -> dict[str, Any]:
     """One water Hamiltonian toy run (needs PySCF; data cached after the first call).
 
@@ -106,7 +106,8 @@ def water_point(*, method: str = "three_phase", sparsity: float = 0.7, n_train: 
                                 n_test=n_test, n_steps=n_steps, channels=channels, lr=lr,
                                 pair_layers=pair_layers, random_scope=random_scope,
                                 min_quota=min_quota, node_layers=node_layers,
-                                fixed_restart=fixed_restart, loss=loss, data=data,
+                                fixed_restart=fixed_restart, loss=loss, target=target,
+                                data=data,
                                 random_state=random_state)
     out = {k: v for k, v in res.summary().items()
            if k not in ("method", "sparsity", "channels")}
