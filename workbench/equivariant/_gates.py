@@ -219,8 +219,8 @@ class SparseTPGate:
         out = np.zeros(self.n_paths)
         out[m] = g[m] / z[m] - self.path_norm[m] * inner[m] / (z[m] * z[m])
         # A group that keeps one path has coefficient 1 / c_p whatever its score: the exact
-        # gradient is zero, and the formula's roundoff (~1e-19) must not reach the scores,
-        # where Adam would scale it up to real steps that break the scores' tie.
+        # gradient is zero, and the formula's roundoff (1e-19 - 1e-16) must not reach the
+        # scores, where Adam would scale it up to real steps that break the scores' tie.
         for gid in np.unique(self._norm_groups[m]):
             sel = (self._norm_groups == gid) & m
             if np.count_nonzero(sel) == 1:

@@ -126,11 +126,20 @@ def _path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, w0: np.ndarray, max_
     """Run the residual kernel, or the Gram kernel when ``precompute`` (``"auto"``: N > d)."""
     n, d = X.shape
     use_gram = (n > d) if precompute == "auto" else bool(precompute)
+    xty = np.ascontiguousarray(X.T @ y)
     if use_gram:
         G = np.ascontiguousarray(X.T @ X)
-        xty = np.ascontiguousarray(X.T @ y)
-        return K._lasso_path_gram(G, xty, float(y @ y), n, alphas, w0, max_iter, tol)
-    return K._lasso_path(_transpose(X), y, alphas, w0, max_iter, tol)
+        coefs, n_iter, gaps = K._lasso_path_gram(G, xty, float(y @ y), n, alphas, w0,
+                                                 max_iter, tol)
+    else:
+        coefs, n_iter, gaps = K._lasso_path(_transpose(X), y, alphas, w0, max_iter, tol)
+    # KKT: w = 0 is the solution for every alpha >= max|X^T y| / N. The kernels' own sums
+    # can differ from this one by an ulp and leave a ~1e-16 coefficient at alpha_max.
+    zero = alphas >= np.max(np.abs(xty)) / n
+    if np.any(zero):
+        coefs[zero] = 0.0
+        gaps[zero] = 0.0
+    return coefs, n_iter, gaps
 
 
 def _check_precompute(precompute: Any) -> Any:
