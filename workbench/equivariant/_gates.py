@@ -212,19 +212,15 @@ class SparseTPGate:
         m = np.asarray(mask, dtype=bool)
         g = as_float_array(grad_coef, name="grad_coef", shape=(self.n_paths,))
         z = self._z(m)
-        inner = np.zeros(self.n_paths)
-        for gid in np.unique(self._norm_groups):
-            sel = self._norm_groups == gid
-            inner[sel] = float(np.sum(g[m & sel] * self.scores[m & sel]))
         out = np.zeros(self.n_paths)
-        out[m] = g[m] / z[m] - self.path_norm[m] * inner[m] / (z[m] * z[m])
-        # A group that keeps one path has coefficient 1 / c_p whatever its score: the exact
-        # gradient is zero, and the formula's roundoff (1e-19 - 1e-16) must not reach the
-        # scores, where Adam would scale it up to real steps that break the scores' tie.
         for gid in np.unique(self._norm_groups[m]):
             sel = (self._norm_groups == gid) & m
-            if np.count_nonzero(sel) == 1:
-                out[sel] = 0.0
+            # A group that keeps one path has coefficient 1 / c_p whatever its score: the
+            # exact gradient is zero, and the formula's roundoff (1e-19 - 1e-16) must not
+            # reach the scores, where Adam would scale it up to steps that break the tie.
+            if np.count_nonzero(sel) > 1:
+                inner = float(np.sum(g[sel] * self.scores[sel]))
+                out[sel] = g[sel] / z[sel] - self.path_norm[sel] * inner / (z[sel] * z[sel])
         return out
 
 

@@ -219,7 +219,8 @@ def pyscf_shells(basis: str = "def2-svp") -> tuple[list[tuple[int, int, int]], n
     return shells, np.array(perm)
 
 
-def _fock(coords: np.ndarray, basis: str, perm: np.ndarray) -> np.ndarray:
+def _fock(coords: np.ndarray, basis: str, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(F, F_init)`` of one conformer in the permuted AO order."""
     gto, scf = _import_pyscf()
     mol = gto.M(atom=list(zip(_ELEMENTS, coords)), basis=basis, unit="Angstrom", verbose=0)
     mf = scf.RHF(mol)

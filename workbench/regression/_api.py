@@ -121,6 +121,11 @@ def _transpose(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X.T)
 
 
+def _alpha_max(xty: np.ndarray, n: int) -> float:
+    """``max_j |x_j^T y| / N``: the smallest alpha whose Lasso solution is zero (KKT)."""
+    return float(np.max(np.abs(xty))) / n
+
+
 def _path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, w0: np.ndarray, max_iter: int,
           tol: float, precompute: Any = "auto"):
     """Run the residual kernel, or the Gram kernel when ``precompute`` (``"auto"``: N > d)."""
@@ -135,7 +140,7 @@ def _path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, w0: np.ndarray, max_
         coefs, n_iter, gaps = K._lasso_path(_transpose(X), y, alphas, w0, max_iter, tol)
     # KKT: w = 0 is the solution for every alpha >= max|X^T y| / N. The kernels' own sums
     # can differ from this one by an ulp and leave a ~1e-16 coefficient at alpha_max.
-    zero = alphas >= np.max(np.abs(xty)) / n
+    zero = alphas >= _alpha_max(xty, n)
     if np.any(zero):
         coefs[zero] = 0.0
         gaps[zero] = 0.0
@@ -151,7 +156,7 @@ def _check_precompute(precompute: Any) -> Any:
 def alpha_max(X: Any, y: Any) -> float:
     """Smallest alpha with an all-zero Lasso solution, ``max_j |x_j^T y| / N``."""
     X, y = check_xy(X, y)
-    return float(np.max(np.abs(X.T @ y)) / X.shape[0])
+    return _alpha_max(X.T @ y, X.shape[0])
 
 
 # ----------------------------------------------------------------------------- Lasso
@@ -208,7 +213,7 @@ def lasso(X: Any, y: Any, alpha: float, *, tol: float = 1e-4, max_iter: int = 10
 
 
 def _alpha_grid(X: np.ndarray, y: np.ndarray, n_alphas: int, eps: float) -> np.ndarray:
-    amax = float(np.max(np.abs(X.T @ y)) / X.shape[0])
+    amax = _alpha_max(X.T @ y, X.shape[0])
     if amax <= 0.0:
         return np.full(n_alphas, 0.0)
     return np.geomspace(amax, amax * eps, n_alphas)
