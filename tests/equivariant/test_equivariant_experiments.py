@@ -131,6 +131,39 @@ def test_water_toy_delta_target_learns_f_minus_f_init():
                                                     "fock_init": fock[:, :3]}, **kw)
 
 
+
+def test_water_toy_refuses_malformed_data_and_unknown_basis():
+    """Data that does not fit the basis, or is not finite, and an unknown basis name are
+    refused with an error naming the parameter (not a KeyError or an index error)."""
+    pytest.importorskip("pyscf")
+    from workbench.equivariant._water import _WATER, water_fock_dataset, water_hamiltonian_toy
+
+    coords = np.repeat(_WATER[None], 6, axis=0)
+    fock = np.zeros((6, 24, 24))
+    kw = dict(n_train=4, n_test=2, n_steps=2, target="fock")
+    with pytest.raises(TypeError, match="data must be a dict"):
+        water_hamiltonian_toy(data=[coords, fock], **kw)
+    with pytest.raises(ValueError, match='data must be a dict with "coords" and "fock"'):
+        water_hamiltonian_toy(data={"coords": coords}, **kw)
+    with pytest.raises(ValueError, match=r'"coords" of shape \(n, 3, 3\)'):
+        water_hamiltonian_toy(data={"coords": coords[:, :2], "fock": fock}, **kw)
+    with pytest.raises(ValueError, match=r"\(n, 7, 7\).*sto-3g.*got shape \(6, 24, 24\)"):
+        water_hamiltonian_toy(data={"coords": coords, "fock": fock}, basis="sto-3g", **kw)
+    bad = fock.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        water_hamiltonian_toy(data={"coords": coords, "fock": bad}, **kw)
+    with pytest.raises(ValueError, match="finite"):
+        water_hamiltonian_toy(data={"coords": coords, "fock": fock, "fock_init": bad},
+                              **dict(kw, target="delta"))
+    with pytest.raises(ValueError, match="basis must be a basis-set name.*'no-such-basis'"):
+        water_hamiltonian_toy(data={"coords": coords, "fock": fock}, basis="no-such-basis",
+                              **kw)
+    with pytest.raises(ValueError, match="basis must be"):
+        water_fock_dataset(2, basis="no-such-basis", cache=False)
+    with pytest.raises(TypeError, match="basis must be"):
+        water_fock_dataset(2, basis=3, cache=False)
+
 def _shell_rotation(shells, nao, R):
     U = np.zeros((nao, nao))
     for _, l, a0 in shells:

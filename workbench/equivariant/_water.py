@@ -203,11 +203,24 @@ def _import_pyscf():
     return gto, scf
 
 
+def _molecule(gto, coords, basis):
+    """PySCF water molecule; an unknown ``basis`` is a ``ValueError`` naming it."""
+    if not isinstance(basis, str):
+        raise error("basis", "a basis-set name understood by PySCF (e.g. 'def2-svp')", basis,
+                    kind=TypeError)
+    try:
+        return gto.M(atom=list(zip(_ELEMENTS, coords)), basis=basis, unit="Angstrom",
+                     verbose=0)
+    except Exception as exc:  # PySCF raises its own BasisNotFoundError / KeyError
+        raise error("basis", "a basis-set name understood by PySCF (e.g. 'def2-svp', "
+                    "'sto-3g', 'cc-pvdz')", basis) from exc
+
+
 def pyscf_shells(basis: str = "def2-svp") -> tuple[list[tuple[int, int, int]], np.ndarray]:
     """Shells ``(atom, l, first AO)`` of water in ``basis`` and the AO permutation that puts
     p shells in (y, z, x) order."""
     gto, _ = _import_pyscf()
-    mol = gto.M(atom=list(zip(_ELEMENTS, _WATER)), basis=basis, unit="Angstrom", verbose=0)
+    mol = _molecule(gto, _WATER, basis)
     shells, perm, pos = [], [], 0
     for b in range(mol.nbas):
         l = int(mol.bas_angular(b))
@@ -222,7 +235,7 @@ def pyscf_shells(basis: str = "def2-svp") -> tuple[list[tuple[int, int, int]], n
 def _fock(coords: np.ndarray, basis: str, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(F, F_init)`` of one conformer in the permuted AO order."""
     gto, scf = _import_pyscf()
-    mol = gto.M(atom=list(zip(_ELEMENTS, coords)), basis=basis, unit="Angstrom", verbose=0)
+    mol = _molecule(gto, coords, basis)
     mf = scf.RHF(mol)
     mf.conv_tol = 1e-11
     mf.kernel()
@@ -806,10 +819,25 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     lmax = check_int(lmax, "lmax", min_value=1, max_value=6)
     n_steps = check_int(n_steps, "n_steps", min_value=1)
     adaptive_steps = check_int(adaptive_steps, "adaptive_steps", min_value=0)
+    shells, _ = pyscf_shells(basis)
+    nao = sum(2 * l + 1 for _, l, _ in shells)
     if data is None:
         data = water_fock_dataset(n_train + n_test, basis=basis)
+    if not hasattr(data, "keys"):
+        raise error("data", "a dict from water_fock_dataset", data, kind=TypeError)
+    if "coords" not in data or "fock" not in data:
+        raise error("data", 'a dict with "coords" and "fock" entries (water_fock_dataset '
+                    "gives one)", f"keys {sorted(data)}", raw=True)
     coords = np.asarray(data["coords"], float)
     fock = np.asarray(data["fock"], float)
+    if coords.ndim != 3 or coords.shape[1:] != (3, 3):
+        raise error("data", '"coords" of shape (n, 3, 3) (O, H, H in Angstrom)',
+                    f"shape {coords.shape}", raw=True)
+    if fock.shape != (coords.shape[0], nao, nao):
+        raise error("data", f'"fock" of shape (n, {nao}, {nao}) = (conformers, AOs of '
+                    f'basis={basis!r})', f"shape {fock.shape}", raw=True)
+    if not (np.isfinite(coords).all() and np.isfinite(fock).all()):
+        raise error("data", 'finite "coords" and "fock"', "NaN or inf", raw=True)
     if target == "delta":
         if "fock_init" not in data:
             raise error("data", 'a "fock_init" entry for target="delta" (water_fock_dataset '
@@ -818,12 +846,12 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
         if base.shape != fock.shape:
             raise error("data", f'"fock_init" of the shape of "fock" {fock.shape}',
                         f"shape {base.shape}", raw=True)
+        if not np.isfinite(base).all():
+            raise error("data", 'a finite "fock_init"', "NaN or inf", raw=True)
         fock = fock - base   # the network learns F - F_init; the H MAE is the same on F
     if coords.shape[0] < n_train + n_test:
         raise error("data", f"at least n_train + n_test = {n_train + n_test} conformers",
                     f"{coords.shape[0]}", raw=True)
-    shells, _ = pyscf_shells(basis)
-    nao = fock.shape[1]
     seeds = spawn(random_state, 4)
     check_options(gate_groups, ("output", "global"), "gate_groups")
     channels = check_int(channels, "channels", min_value=1)
