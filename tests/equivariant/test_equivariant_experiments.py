@@ -27,8 +27,9 @@ def test_water_sweep_file_loads():
     sweep_mod = pytest.importorskip("workbench.sweep")
     sweep = sweep_mod.load(ROOT / "sims" / "sphnet_water.toml")
     points = sweep.points()
-    assert len(points) == 4 * 8
-    assert {p.params["random_state"] for p in points} == set(range(8))
+    assert len(points) == 4 * 32
+    pairs = {(p.params["data_seed"], p.params["random_state"]) for p in points}
+    assert pairs == {(s, s + off) for s in range(16) for off in (0, 100)}
     assert {p.params["target"] for p in points} == {"delta"}
     assert {p.params["method"] for p in points} == {"three_phase", "adaptive_only",
                                                     "random_fixed", "dense"}
@@ -281,39 +282,56 @@ def test_water_model_gradients_match_finite_differences(pair_layers, node_layers
         np.testing.assert_allclose(grads[f"coef{j}"][p], (up - down) / 2e-6, rtol=1e-6)
 
 
+#: The benchmark's data seeds (each run with initialisation seed = data seed).
+_WATER_SEEDS = (0, 1, 2, 3)
+
+
 @pytest.fixture(scope="module")
-def water_seed1():
-    """Data seed 1 on the toy's defaults (F - F_init target, MAE + MSE loss, lr 0.05, 20 + 12
-    steps, Adam restart, 1200 steps) for the three-phase gate, a random mask and the dense
-    model."""
+def water_runs():
+    """Test H MAE on the toy's defaults (F - F_init target, MAE + MSE loss, lr 0.05, 20 + 12
+    steps, Adam restart, 1200 steps) of the three-phase gate, a random mask and the dense
+    model on data seeds 0 - 3, run in two processes (~15 min on 2 cores)."""
     pytest.importorskip("pyscf")
+    from concurrent.futures import ProcessPoolExecutor
+
     from workbench.equivariant.experiments import water_point
 
-    return {m: water_point(method=m, random_state=1)["test_mae"]
-            for m in ("three_phase", "random_fixed", "dense")}
+    methods = ("three_phase", "random_fixed", "dense")
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        futures = {(m, s): pool.submit(water_point, method=m, random_state=s)
+                   for s in _WATER_SEEDS for m in methods}
+        return {m: np.array([futures[(m, s)].result()["test_mae"] for s in _WATER_SEEDS])
+                for m in methods}
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_water_toy_three_phase_no_worse_than_random_mask(water_seed1):
-    """The learned selection is no better than chance in this toy, and no worse: over 16
-    runs (data seeds 0 - 7, two initialisations each) three-phase / random mask is 0.85x -
-    1.16x, mean 1.00x; on seed 1 measured 5.43e-5 / 5.61e-5 Eh (0.97x)."""
-    assert 0.8 * water_seed1["random_fixed"] <= water_seed1["three_phase"]
-    assert water_seed1["three_phase"] <= 1.2 * water_seed1["random_fixed"]
+def test_water_toy_three_phase_within_1p2x_of_dense(water_runs):
+    """Issue target, judged on the mean over data seeds (one run's error moves by up to ~15 %
+    with the initialisation alone). Measured on seeds 0 - 3: 1.07x / 1.03x / 1.23x / 1.24x,
+    mean 1.14x; over 32 runs (data seeds 0 - 15, two initialisations each) the mean is 1.15x
+    (SE 0.015), 8 runs are above 1.2x and the largest is 1.29x (see water_hamiltonian_toy),
+    hence the per-run bound 1.35x."""
+    ratios = water_runs["three_phase"] / water_runs["dense"]
+    assert ratios.mean() <= 1.2
+    assert ratios.max() <= 1.35
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_water_toy_three_phase_within_1p2x_of_dense(water_seed1):
-    """Issue target on data seed 1 (measured 1.03x). Over 16 runs (data seeds 0 - 7, two
-    initialisations each) the mean ratio is 1.16x (SE 0.026) and 6 runs are above 1.2x
-    (largest 1.29x); see water_hamiltonian_toy."""
-    assert water_seed1["three_phase"] <= 1.2 * water_seed1["dense"]
+def test_water_toy_three_phase_no_worse_than_random_mask(water_runs):
+    """The learned selection is no better than chance in this toy, and no worse: three-phase
+    / random mask over 32 runs averages 0.99x (0.85x - 1.16x per run); on seeds 0 - 3
+    0.99x / 0.97x / 0.85x / 1.03x."""
+    ratio = (water_runs["three_phase"] / water_runs["random_fixed"]).mean()
+    assert 0.85 <= ratio <= 1.1
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_water_toy_random_mask_within_1p2x_of_dense(water_seed1):
-    """A random mask with per-degree quotas on the same seed (measured 1.06x)."""
-    assert water_seed1["random_fixed"] <= 1.2 * water_seed1["dense"]
+def test_water_toy_random_mask_pays_a_similar_capacity_penalty(water_runs):
+    """A random mask with per-degree quotas: 1.17x of dense on average over 32 runs (SE
+    0.016, largest 1.44x); on seeds 0 - 3 1.08x / 1.06x / 1.44x / 1.20x, mean 1.20x. It loses
+    accuracy too, so the penalty is the pruned product's capacity, not the gate."""
+    ratios = water_runs["random_fixed"] / water_runs["dense"]
+    assert 1.0 <= ratios.mean() <= 1.3
