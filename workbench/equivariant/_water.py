@@ -126,8 +126,11 @@ penalty shrinks with the sparsity (three-phase, init ``s``): k = 0.5 on data see
 1.11x, mean 1.13x, against 1.17x at k = 0.7 on the same runs); k = 0.3 on seeds 0 / 3: 4.33
 / 5.03 (1.00x / 1.08x). Neither longer training nor a lower rate closes the gap: 2400 steps
 improve every method by ~30 % but keep the ratio (seed 3: dense 3.23, three-phase 3.84,
-1.19x; seed 5: 3.46 / 4.21, 1.22x), and lr 0.025 made three-phase worse (seeds 0 / 3:
-5.49 / 6.26 against 4.64 / 5.81). The fixed-phase products run 2.80x faster than the
+1.19x; seed 5: 3.46 / 4.21, 1.22x), lr 0.025 made three-phase worse (seeds 0 / 3:
+5.49 / 6.26 against 4.64 / 5.81), and neither does a 4x larger training set (384 train / 32
+held-out conformers, near the ~500 conformers the reference notes suggest; data seeds 0 / 3:
+dense 4.70 / 2.91, three-phase 4.59 / 3.71, 0.98x / 1.27x; train MAE dense 3.48 / 3.06,
+three-phase 3.51 / 3.87). The fixed-phase products run 2.80x faster than the
 dense products (0.265 of their FLOPs; benchmark, seed 0's learned masks).
 
 The l3 = 0 group keeps one path, whose score gets no gradient under per-degree
