@@ -315,6 +315,7 @@ def test_water_toy_three_phase_within_1p2x_of_dense(water_runs):
     ratios = water_runs["three_phase"] / water_runs["dense"]
     assert ratios.mean() <= 1.2
     assert ratios.max() <= 1.35
+    assert ratios[_WATER_SEEDS.index(1)] <= 1.2      # the earlier single-seed check (1.03x)
 
 
 @pytest.mark.slow
@@ -323,15 +324,17 @@ def test_water_toy_three_phase_no_worse_than_random_mask(water_runs):
     """The learned selection is no better than chance in this toy, and no worse: three-phase
     / random mask over 32 runs averages 0.99x (0.85x - 1.16x per run); on seeds 0 - 3
     0.99x / 0.97x / 0.85x / 1.03x."""
-    ratio = (water_runs["three_phase"] / water_runs["random_fixed"]).mean()
-    assert 0.85 <= ratio <= 1.1
+    ratios = water_runs["three_phase"] / water_runs["random_fixed"]
+    assert 0.85 <= ratios.mean() <= 1.1
+    assert 0.8 <= ratios[_WATER_SEEDS.index(1)] <= 1.2   # the earlier single-seed check
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_water_toy_random_mask_pays_a_similar_capacity_penalty(water_runs):
     """A random mask with per-degree quotas: 1.17x of dense on average over 32 runs (SE
-    0.016, largest 1.44x); on seeds 0 - 3 1.08x / 1.06x / 1.44x / 1.20x, mean 1.20x. It loses
+    0.016, largest 1.44x); on seeds 0 - 3 1.08x / 1.06x / 1.44x / 1.20x, mean 1.197x. It loses
     accuracy too, so the penalty is the pruned product's capacity, not the gate."""
     ratios = water_runs["random_fixed"] / water_runs["dense"]
-    assert 1.0 <= ratios.mean() <= 1.3
+    assert 1.0 <= ratios.mean() <= 1.2
+    assert ratios[_WATER_SEEDS.index(1)] <= 1.2      # the earlier single-seed check (1.06x)

@@ -210,24 +210,19 @@ def _import_pyscf():
     return gto, scf
 
 
-def _molecule(gto, coords, basis):
-    """PySCF water molecule; an unknown ``basis`` is a ``ValueError`` naming it."""
-    if not isinstance(basis, str):
-        raise error("basis", "a basis-set name understood by PySCF (e.g. 'def2-svp')", basis,
-                    kind=TypeError)
-    try:
-        return gto.M(atom=list(zip(_ELEMENTS, coords)), basis=basis, unit="Angstrom",
-                     verbose=0)
-    except Exception as exc:  # PySCF raises its own BasisNotFoundError / KeyError
-        raise error("basis", "a basis-set name understood by PySCF (e.g. 'def2-svp', "
-                    "'sto-3g', 'cc-pvdz')", basis) from exc
-
-
 def pyscf_shells(basis: str = "def2-svp") -> tuple[list[tuple[int, int, int]], np.ndarray]:
     """Shells ``(atom, l, first AO)`` of water in ``basis`` and the AO permutation that puts
     p shells in (y, z, x) order."""
     gto, _ = _import_pyscf()
-    mol = _molecule(gto, _WATER, basis)
+    if not isinstance(basis, str):
+        raise error("basis", "a basis-set name understood by PySCF (e.g. 'def2-svp')", basis,
+                    kind=TypeError)
+    try:
+        mol = gto.M(atom=list(zip(_ELEMENTS, _WATER)), basis=basis, unit="Angstrom",
+                    verbose=0)
+    except Exception as exc:  # PySCF raises its own BasisNotFoundError / KeyError
+        raise error("basis", "a basis-set name understood by PySCF (e.g. 'def2-svp', "
+                    "'sto-3g', 'cc-pvdz')", basis) from exc
     shells, perm, pos = [], [], 0
     for b in range(mol.nbas):
         l = int(mol.bas_angular(b))
@@ -242,7 +237,7 @@ def pyscf_shells(basis: str = "def2-svp") -> tuple[list[tuple[int, int, int]], n
 def _fock(coords: np.ndarray, basis: str, perm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(F, F_init)`` of one conformer in the permuted AO order."""
     gto, scf = _import_pyscf()
-    mol = _molecule(gto, coords, basis)
+    mol = gto.M(atom=list(zip(_ELEMENTS, coords)), basis=basis, unit="Angstrom", verbose=0)
     mf = scf.RHF(mol)
     mf.conv_tol = 1e-11
     mf.kernel()
@@ -826,8 +821,8 @@ def water_hamiltonian_toy(*, method: str = "three_phase", sparsity: float = 0.7,
     lmax = check_int(lmax, "lmax", min_value=1, max_value=6)
     n_steps = check_int(n_steps, "n_steps", min_value=1)
     adaptive_steps = check_int(adaptive_steps, "adaptive_steps", min_value=0)
-    shells, _ = pyscf_shells(basis)
-    nao = sum(2 * l + 1 for _, l, _ in shells)
+    shells, perm = pyscf_shells(basis)      # validates basis; one AO index per entry of perm
+    nao = perm.size
     if data is None:
         data = water_fock_dataset(n_train + n_test, basis=basis)
     if not hasattr(data, "keys"):
